@@ -1,0 +1,53 @@
+/**
+ * Average pooling (PROTOCOLS.md 7): the window sum is local; the division
+ * by k^2 is a public multiply by round(2^f / k^2) and a truncation by f.
+ * Input [N, C, H, W], square window `size`, stride = size unless given.
+ */
+import type { Context } from '../src/mpc/context.js';
+import { Shared } from '../src/mpc/shared.js';
+import { mulPublicScalar } from './linear.js';
+import { truncate } from './truncation.js';
+
+export interface PoolOptions {
+  stride?: number;
+}
+
+export function poolOutputShape(shape: readonly number[], size: number, stride: number): [number, number, number, number] {
+  if (shape.length !== 4) throw new RangeError(`pooling expects [N, C, H, W], got [${shape.join(', ')}]`);
+  if (!Number.isInteger(size) || size < 1 || !Number.isInteger(stride) || stride < 1) {
+    throw new RangeError(`pooling window ${size} and stride ${stride} must be positive integers`);
+  }
+  const [n, c, h, w] = shape as [number, number, number, number];
+  if (size > h || size > w) throw new RangeError(`pooling window ${size} is larger than the input ${h}x${w}`);
+  return [n, c, Math.floor((h - size) / stride) + 1, Math.floor((w - size) / stride) + 1];
+}
+
+/** Local sum over each window (no communication). */
+export function windowSum(x: Shared, size: number, stride = size): Shared {
+  const [n, c, oh, ow] = poolOutputShape(x.shape, size, stride);
+  const h = x.shape[2]!;
+  const w = x.shape[3]!;
+  const src = x.share;
+  const out = new BigUint64Array(n * c * oh * ow);
+  let o = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    const base = plane * h * w;
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        let acc = 0n;
+        for (let di = 0; di < size; di++) {
+          const row = base + (i * stride + di) * w + j * stride;
+          for (let dj = 0; dj < size; dj++) acc += src[row + dj]!;
+        }
+        out[o++] = acc;
+      }
+    }
+  }
+  return new Shared(out, [n, c, oh, ow], x.fracBits);
+}
+
+export function avgPool2d(ctx: Context, x: Shared, size: number, opts: PoolOptions = {}): Promise<Shared> {
+  const sum = windowSum(x, size, opts.stride ?? size);
+  const scaled = mulPublicScalar(ctx, sum, 1 / (size * size));
+  return truncate(ctx, scaled, ctx.fracBits);
+}

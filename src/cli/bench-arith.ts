@@ -1,0 +1,118 @@
+/** `mpcnet bench arith`: one arithmetic op under MPC in real party processes. */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { TruncationMode } from '../mpc/context.js';
+import { runSession } from '../mpc/launcher.js';
+import { BENCH_OPS, type ArithOp } from '../jobs/index.js';
+import type { BenchArithOutput } from '../jobs/bench-arith.js';
+import { snapshotOf } from '../mpc/traffic.js';
+
+interface Args {
+  parties: number;
+  op: ArithOp;
+  size: number;
+  reps: number;
+  trunc: TruncationMode;
+  fracBits: number;
+  seed: number;
+  json: boolean;
+}
+
+export interface BenchArithReport {
+  op: ArithOp;
+  parties: number;
+  size: number;
+  fracBits: number;
+  truncation: TruncationMode;
+  reps: number;
+  maxAbsError: number;
+  /** Median online seconds (slower holder per repetition). */
+  seconds: number;
+  /** Median offline seconds: dealer work and transfer for one op. */
+  offlineSeconds: number;
+  /** seconds + offlineSeconds: the op with the dealer on the critical path. */
+  secondsWithDealer: number;
+  perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; frameBytesSent: number; frameBytesReceived: number; messagesSent: number }[];
+  dealer: { bytesSent: number; bytesReceived: number };
+  expected: { bytesPerParty: number; rounds: number };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchArithReport> {
+  const run = await runSession({
+    mode: args.parties === 3 ? '3pc' : '2pc',
+    fracBits: args.fracBits,
+    truncation: args.trunc,
+    job: { kind: 'bench-arith', op: args.op, size: args.size, reps: args.reps, seed: args.seed },
+  });
+  const [p0, p1] = [run.parties[0]!.output as BenchArithOutput, run.parties[1]!.output as BenchArithOutput];
+  const online = p0.onlineSeconds.map((s, i) => Math.max(s, p1.onlineSeconds[i]!));
+  const offline = p0.offlineSeconds.map((s, i) => Math.max(s, p1.offlineSeconds[i]!));
+  const perParty = [p0, p1].map((p) => ({
+    id: p.id,
+    bytesSent: p.traffic.bytesSent,
+    bytesReceived: p.traffic.bytesReceived,
+    rounds: p.traffic.rounds,
+    frameBytesSent: p.traffic.frameBytesSent,
+    frameBytesReceived: p.traffic.frameBytesReceived,
+    messagesSent: p.traffic.messagesSent,
+  }));
+  if (args.parties === 3) {
+    // P2 runs no arithmetic online; its figures are whole-session online traffic.
+    const s = snapshotOf(run.parties[2]!.stats);
+    perParty.push({ id: 2, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived, rounds: s.rounds, frameBytesSent: s.frameBytesSent, frameBytesReceived: s.frameBytesReceived, messagesSent: s.messagesSent });
+  }
+  const seconds = median(online);
+  const offlineSeconds = median(offline);
+  return {
+    op: args.op,
+    parties: args.parties,
+    size: args.size,
+    fracBits: args.fracBits,
+    truncation: args.trunc,
+    reps: args.reps,
+    maxAbsError: p0.maxAbsError!,
+    seconds,
+    offlineSeconds,
+    secondsWithDealer: seconds + offlineSeconds,
+    perParty,
+    dealer: { bytesSent: p0.dealerBytesReceived, bytesReceived: p0.dealerBytesSent },
+    expected: { bytesPerParty: p0.expected.bytesPerHolder, rounds: p0.expected.rounds },
+  };
+}
+
+function printHuman(r: BenchArithReport): void {
+  const ms = (s: number): string => `${(s * 1000).toFixed(2)} ms`;
+  const lines = [
+    `bench arith: ${r.op}, size ${r.size}, ${r.parties} parties, f = ${r.fracBits}, truncation ${r.truncation}`,
+    `online ${ms(r.seconds)} (median of ${r.reps}), offline ${ms(r.offlineSeconds)}, with dealer ${ms(r.secondsWithDealer)}`,
+    `max |error| vs float64: ${r.maxAbsError.toExponential(3)}`,
+    ...r.perParty.map((p) => `P${p.id}: sent ${p.bytesSent} B, received ${p.bytesReceived} B, rounds ${p.rounds}`),
+    `expected per holder: ${r.expected.bytesPerParty} B, ${r.expected.rounds} round(s); dealer -> P0 ${r.dealer.bytesSent} B`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export const benchArithCommand: CommandModule<object, Args> = {
+  command: 'arith',
+  describe: 'Run one arithmetic op under MPC (real processes) and report time, error and traffic',
+  builder: (y: Argv) =>
+    y
+      .option('parties', { type: 'number', choices: [2, 3], default: 2, describe: '2: P0, P1 + dealer; 3: P2 also online helper' })
+      .option('op', { type: 'string', choices: BENCH_OPS, demandOption: true, describe: 'mul/square: N elements; matmul: NxN by NxN; conv2d: [1,16,N,N] * [16,16,3,3], same padding' })
+      .option('size', { type: 'number', demandOption: true, describe: 'N' })
+      .option('reps', { type: 'number', default: 3, describe: 'timed repetitions after one warm-up (median reported)' })
+      .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'local' as const, describe: 'truncation protocol' })
+      .option('frac-bits', { type: 'number', default: 16, describe: 'fixed-point fractional bits f' })
+      .option('seed', { type: 'number', default: 1, describe: 'input seed' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<Args>,
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
+    const report = await benchArithReport(argv);
+    if (argv.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else printHuman(report);
+  },
+};

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/** The `mpcnet` command line. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { benchArithCommand } from './bench-arith.js';
+import { partyCommand } from './party.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('mpcnet')
+  .command('bench', 'Benchmarks under MPC', (y) => y.command(benchArithCommand).demandCommand(1, 'name a benchmark: arith'))
+  .command(partyCommand)
+  .demandCommand(1, 'name a command')
+  .strict()
+  .fail((msg, err, y) => {
+    process.stderr.write(`mpcnet: ${err ? err.message : msg}\n`);
+    if (!err) process.stderr.write(`${y.help()}\n`);
+    process.exit(1);
+  })
+  .help()
+  .parseAsync();

@@ -1,0 +1,81 @@
+/**
+ * `mpcnet bench arith`: one arithmetic op under MPC on random inputs.
+ * Per repetition: offline phase (prefetch the op's correlations from the
+ * dealer), a barrier, then the timed online phase with inputs already
+ * shared and the result not yet revealed. Counters cover the online op
+ * alone; dealer traffic is measured on P0 during the offline phase.
+ */
+import { reveal } from '../../protocols/sharing.js';
+import type { Context } from '../mpc/context.js';
+import { snapshot, trafficSince, type TrafficSnapshot } from '../mpc/traffic.js';
+import { arithCase } from './arith-ops.js';
+import { maxAbsDiff, shareOperands } from './operands.js';
+import type { BenchArithJob } from './types.js';
+
+export interface BenchArithOutput {
+  id: number;
+  op: string;
+  size: number;
+  /** Online seconds of each timed repetition. */
+  onlineSeconds: number[];
+  /** Offline seconds (dealer work and transfer) of each timed repetition. */
+  offlineSeconds: number[];
+  /** Online traffic of the last repetition. */
+  traffic: TrafficSnapshot;
+  /** Dealer traffic of the last repetition as seen by this holder. */
+  dealerBytesReceived: number;
+  dealerBytesSent: number;
+  expected: { bytesPerHolder: number; rounds: number };
+  /** P0 only: max |MPC - float64|. */
+  maxAbsError: number | null;
+}
+
+const BARRIER_TAG = 'bench.barrier';
+
+async function barrier(ctx: Context): Promise<void> {
+  ctx.mesh.send(ctx.peer, BARRIER_TAG, null);
+  await ctx.mesh.recv(ctx.peer, BARRIER_TAG);
+}
+
+export async function benchArith(ctx: Context, job: BenchArithJob): Promise<BenchArithOutput> {
+  const c = arithCase(job.op, job.size);
+  const operands = shareOperands(ctx, c, job.seed);
+  const specs = c.correlations(ctx.truncation, ctx.fracBits);
+  const onlineSeconds: number[] = [];
+  const offlineSeconds: number[] = [];
+  let traffic: TrafficSnapshot | undefined;
+  let dealerTraffic: TrafficSnapshot | undefined;
+  let result;
+  for (let rep = 0; rep <= job.reps; rep++) {
+    const offStart = snapshot(ctx.mesh);
+    const t0 = performance.now();
+    await Promise.all(specs.map((s) => ctx.dealer.prefetch(s)));
+    const t1 = performance.now();
+    dealerTraffic = trafficSince(offStart, snapshot(ctx.mesh));
+    await barrier(ctx);
+    const before = snapshot(ctx.mesh);
+    const t2 = performance.now();
+    result = await c.run(ctx, operands.shared);
+    const t3 = performance.now();
+    traffic = trafficSince(before, snapshot(ctx.mesh));
+    if (rep > 0) {
+      offlineSeconds.push((t1 - t0) / 1000);
+      onlineSeconds.push((t3 - t2) / 1000);
+    }
+    ctx.progress({ message: `${job.op} rep ${rep}/${job.reps}: ${((t3 - t2)).toFixed(2)} ms online` });
+  }
+  const revealed = await reveal(ctx, result!);
+  const maxAbsError = operands.values ? maxAbsDiff(revealed, c.reference(operands.values)) : null;
+  return {
+    id: ctx.id,
+    op: job.op,
+    size: job.size,
+    onlineSeconds,
+    offlineSeconds,
+    traffic: traffic!,
+    dealerBytesReceived: dealerTraffic!.dealerBytesReceived,
+    dealerBytesSent: dealerTraffic!.dealerBytesSent,
+    expected: c.cost(ctx.truncation),
+    maxAbsError,
+  };
+}

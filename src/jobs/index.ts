@@ -1,0 +1,18 @@
+/** The job runner handed to share-holder processes (and to --emulate). */
+import type { Context } from '../mpc/context.js';
+import { benchArith } from './bench-arith.js';
+import { protocolCheck } from './protocol-check.js';
+import { parseJob } from './types.js';
+
+export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
+  const job = parseJob(raw);
+  switch (job.kind) {
+    case 'bench-arith':
+      return benchArith(ctx, job);
+    case 'protocol-check':
+      return protocolCheck(ctx, job);
+  }
+}
+
+export * from './types.js';
+export { ARITH_OPS, BENCH_OPS, arithCase, type ArithOp } from './arith-ops.js';

@@ -1,0 +1,115 @@
+/**
+ * Session configuration handed to each party process: ids and addresses,
+ * a fresh session key, the fixed-point setting, timeouts and the job.
+ * Hand-started parties read it from a JSON file, so it is validated field
+ * by field with errors that name the field.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { PeerAddress } from '../net/types.js';
+import { DEFAULT_FRAC_BITS } from '../ring/fixed.js';
+import type { TruncationMode } from './context.js';
+
+/** Process count is always 3: P0, P1 and P2 (dealer in 2pc, helper + dealer in 3pc). */
+export const PROCESS_COUNT = 3;
+
+export interface SessionConfig {
+  sessionId: string;
+  /** 32-byte session key, hex. */
+  sessionKeyHex: string;
+  mode: '2pc' | '3pc';
+  fracBits: number;
+  truncation: TruncationMode;
+  /** Listen host of every party when addresses are assigned by the launcher. */
+  host: string;
+  /** Fixed addresses (hand-started parties); absent when the launcher assigns ports. */
+  peers?: PeerAddress[];
+  connectTimeoutMs: number;
+  recvTimeoutMs: number;
+  /** What P0 and P1 run; opaque to this module, checked by the job runner. */
+  job: unknown;
+}
+
+export interface SessionOptions {
+  mode: '2pc' | '3pc';
+  fracBits?: number;
+  truncation?: TruncationMode;
+  host?: string;
+  peers?: PeerAddress[];
+  connectTimeoutMs?: number;
+  recvTimeoutMs?: number;
+  job: unknown;
+}
+
+export function newSession(opts: SessionOptions): SessionConfig {
+  const config: SessionConfig = {
+    sessionId: randomUUID(),
+    sessionKeyHex: randomBytes(32).toString('hex'),
+    mode: opts.mode,
+    fracBits: opts.fracBits ?? DEFAULT_FRAC_BITS,
+    truncation: opts.truncation ?? 'local',
+    host: opts.host ?? '127.0.0.1',
+    connectTimeoutMs: opts.connectTimeoutMs ?? 20_000,
+    recvTimeoutMs: opts.recvTimeoutMs ?? 120_000,
+    job: opts.job,
+  };
+  if (opts.peers) config.peers = opts.peers;
+  return parseSessionConfig(config);
+}
+
+function field<T>(obj: Record<string, unknown>, name: string, check: (v: unknown) => v is T, expect: string): T {
+  const v = obj[name];
+  if (!check(v)) throw new TypeError(`session config: '${name}' must be ${expect}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isInt = (lo: number, hi: number) => (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+const isOneOf = <T extends string>(...values: T[]) => (v: unknown): v is T => typeof v === 'string' && (values as string[]).includes(v);
+
+function parsePeers(raw: unknown): PeerAddress[] {
+  if (!Array.isArray(raw) || raw.length !== PROCESS_COUNT) {
+    throw new TypeError(`session config: 'peers' must list ${PROCESS_COUNT} parties, got ${JSON.stringify(raw)}`);
+  }
+  return raw.map((p: unknown, i) => {
+    if (typeof p !== 'object' || p === null) throw new TypeError(`session config: peers[${i}] is not an object`);
+    const o = p as Record<string, unknown>;
+    const id = field(o, 'id', isInt(0, PROCESS_COUNT - 1), `a party id 0..${PROCESS_COUNT - 1}`);
+    if (id !== i) throw new TypeError(`session config: peers[${i}] has id ${id}; list parties in id order`);
+    return { id, host: field(o, 'host', isString, 'a host name'), port: field(o, 'port', isInt(1, 65535), 'a port 1..65535') };
+  });
+}
+
+export function parseSessionConfig(raw: unknown): SessionConfig {
+  if (typeof raw !== 'object' || raw === null) throw new TypeError('session config: not a JSON object');
+  const o = raw as Record<string, unknown>;
+  const config: SessionConfig = {
+    sessionId: field(o, 'sessionId', isString, 'a non-empty string'),
+    sessionKeyHex: field(o, 'sessionKeyHex', (v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v), '64 hex digits (32 bytes)'),
+    mode: field(o, 'mode', isOneOf('2pc', '3pc'), "'2pc' or '3pc'"),
+    fracBits: field(o, 'fracBits', isInt(0, 40), 'an integer 0..40'),
+    truncation: field(o, 'truncation', isOneOf('local', 'dealer'), "'local' or 'dealer'"),
+    host: field(o, 'host', isString, 'a host name'),
+    connectTimeoutMs: field(o, 'connectTimeoutMs', isInt(100, 3_600_000), 'milliseconds 100..3600000'),
+    recvTimeoutMs: field(o, 'recvTimeoutMs', isInt(100, 86_400_000), 'milliseconds 100..86400000'),
+    job: o['job'],
+  };
+  if (o['peers'] !== undefined) config.peers = parsePeers(o['peers']);
+  return config;
+}
+
+export function readSessionConfig(path: string): SessionConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read session config ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`session config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseSessionConfig(raw);
+}

@@ -1,0 +1,1002 @@
+/**
+ * The party mesh: one authenticated WebSocket per pair of parties.
+ *
+ * Two phases: `MeshNode.listen()` opens the server (so a launcher can learn
+ * the port), `node.connect(peers)` dials every lower id (the higher id always
+ * dials the lower one, so each pair has exactly one socket) and waits until
+ * every peer is connected and authenticated.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import {
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  FrameError,
+  MAX_TAG_LENGTH,
+  alignedPayload,
+  decodeHeader,
+  encodeByeHeader,
+  encodeMsgHeader,
+  wsFramingOverhead,
+  type MsgHeader,
+} from './frames.js';
+import {
+  HANDSHAKE_VERSION,
+  MAX_HANDSHAKE_BYTES,
+  MAX_SESSION_ID_LENGTH,
+  decodeAuth,
+  decodeChallenge,
+  decodeHello,
+  decodeOk,
+  encodeHandshake,
+  handshakeMac,
+  macEquals,
+  newNonce,
+  type HandshakeTranscript,
+} from './handshake.js';
+import type {
+  Mesh,
+  MeshOptions,
+  MeshStats,
+  Message,
+  PartyId,
+  PeerAddress,
+  Rejection,
+  SendOptions,
+  TrafficClass,
+  TrafficCounters,
+} from './types.js';
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+export const DEFAULT_RECV_TIMEOUT_MS = 120_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Unauthenticated connections allowed at once; more are turned away. */
+const MAX_PENDING_HANDSHAKES = 16;
+/** Close codes: 1008 = policy violation (permanent), 1013 = try again later. */
+const CLOSE_POLICY = 1008;
+const CLOSE_TRY_LATER = 1013;
+const CLOSE_NORMAL = 1000;
+/** Grace period for a close handshake before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
+
+export type MeshErrorKind = 'timeout' | 'malformed' | 'disconnected' | 'closed' | 'connect';
+
+/** Every error the mesh produces; `peer` is the party it is about, when there is one. */
+export class MeshError extends Error {
+  constructor(
+    message: string,
+    readonly peer: PartyId | null,
+    readonly kind: MeshErrorKind,
+  ) {
+    super(message);
+    this.name = 'MeshError';
+  }
+}
+
+interface Envelope {
+  msg: Message;
+  depth: number;
+  cls: TrafficClass;
+}
+
+interface Waiter {
+  resolve: (m: Message) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Inbox {
+  /** Seq the next incoming message with this tag must carry. */
+  nextSeq: number;
+  /** Arrived, not yet received. */
+  queue: Envelope[];
+  /** recv() calls waiting, in call order. */
+  waiters: Waiter[];
+}
+
+type LinkState = 'pending' | 'open' | 'bye' | 'failed';
+
+function zeroCounters(): TrafficCounters {
+  return {
+    payloadBytesSent: 0,
+    payloadBytesReceived: 0,
+    frameBytesSent: 0,
+    frameBytesReceived: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+  };
+}
+
+class PeerLink {
+  ws: WebSocket | null = null;
+  /** The TCP socket under ws, corked while one tick's sends are queued so they leave in one write. */
+  tcp: Socket | null = null;
+  corked = false;
+  state: LinkState = 'pending';
+  error: MeshError | null = null;
+  readonly sendSeq = new Map<string, number>();
+  readonly inbox = new Map<string, Inbox>();
+  /** Header whose payload frame is expected next. */
+  pendingHeader: MsgHeader | null = null;
+  pendingHeaderBytes = 0;
+  /** ws.send calls whose callback has not fired yet. */
+  outstanding = 0;
+  drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  counters: Record<TrafficClass, TrafficCounters> = { online: zeroCounters(), dealer: zeroCounters() };
+  /** Last reason a dial attempt failed (for the connect timeout message). */
+  dialNote = '';
+  address: PeerAddress | null = null;
+  readonly onSent: (err?: Error | null) => void;
+
+  constructor(
+    readonly id: PartyId,
+    /** True when this party dials the peer: our frames to it are masked, its frames to us are not. */
+    readonly weDial: boolean,
+  ) {
+    this.onSent = () => {
+      this.outstanding--;
+      if (this.outstanding === 0 && this.drainWaiters.length > 0) {
+        const ws = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const w of ws) w.resolve();
+      }
+    };
+  }
+
+  getInbox(tag: string): Inbox {
+    let box = this.inbox.get(tag);
+    if (!box) {
+      box = { nextSeq: 0, queue: [], waiters: [] };
+      this.inbox.set(tag, box);
+    }
+    return box;
+  }
+}
+
+function formatAddress(host: string | undefined, port: number | undefined): string {
+  const h = host ?? '?';
+  return h.includes(':') ? `[${h}]:${port ?? '?'}` : `${h}:${port ?? '?'}`;
+}
+
+/** ws close reasons are limited to 123 bytes of UTF-8. */
+function closeReason(text: string): string {
+  let r = text;
+  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+  return r;
+}
+
+function problemOf(e: unknown): string {
+  if (e instanceof FrameError) return e.problem;
+  if (e instanceof Error) return `internal error: ${e.message}`;
+  return `internal error: ${String(e)}`;
+}
+
+function asBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/**
+ * ws masks client frames with a random key by default, which means copying
+ * every outgoing payload (it must not scribble over the caller's array). An
+ * all-zero key is valid WebSocket and makes ws send the caller's bytes as they
+ * are; the mask only ever protected browser-era HTTP intermediaries and never
+ * hid anything (the key travels in the frame). Confidentiality is TLS's job.
+ */
+function zeroMask(mask: Buffer): void {
+  mask[0] = 0;
+  mask[1] = 0;
+  mask[2] = 0;
+  mask[3] = 0;
+}
+
+function terminateSoon(ws: WebSocket, ms = CLOSE_GRACE_MS): void {
+  setTimeout(() => ws.terminate(), ms).unref();
+}
+
+function closeWith(ws: WebSocket, code: number, reason: string): void {
+  try {
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, closeReason(reason));
+  } catch {
+    ws.terminate();
+  }
+  terminateSoon(ws);
+}
+
+export class MeshNode implements Mesh {
+  readonly self: PartyId;
+  readonly partyCount: number;
+  readonly sessionId: string;
+  readonly host: string;
+  readonly connectTimeoutMs: number;
+  readonly recvTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxPayloadBytes: number;
+  readonly maxHeaderBytes: number;
+  private readonly key: Buffer;
+  private readonly logger: (line: string) => void;
+  private readonly wsMaxPayload: number;
+  private readonly links: Array<PeerLink | null>;
+  private wss: WebSocketServer | null = null;
+  private listenPort = 0;
+  private clock = 0;
+  private readonly fatalListeners: Array<(err: Error) => void> = [];
+  private readonly rejectionListeners: Array<(r: Rejection) => void> = [];
+  private readonly handshaking = new Set<WebSocket>();
+  private connectState: { resolve: (m: Mesh) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
+  private connectCalled = false;
+  private closing = false;
+  private closePromise: Promise<void> | null = null;
+  private readonly dialTimers = new Set<NodeJS.Timeout>();
+  /** Outgoing sockets still in the handshake. */
+  private readonly dialing = new Set<WebSocket>();
+
+  private constructor(opts: MeshOptions) {
+    const { self, partyCount, sessionId, sessionKey } = opts;
+    if (!Number.isInteger(partyCount) || partyCount < 2 || partyCount > 255) {
+      throw new Error(`partyCount must be an integer in 2..255, got ${partyCount}`);
+    }
+    if (!Number.isInteger(self) || self < 0 || self >= partyCount) {
+      throw new Error(`self must be a party id in 0..${partyCount - 1}, got ${self}`);
+    }
+    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_SESSION_ID_LENGTH) {
+      throw new Error(`sessionId must be a non-empty string of at most ${MAX_SESSION_ID_LENGTH} characters`);
+    }
+    if (!(sessionKey instanceof Uint8Array) || sessionKey.byteLength < 16) {
+      throw new Error('sessionKey must be a Uint8Array of at least 16 bytes (32 recommended)');
+    }
+    this.self = self;
+    this.partyCount = partyCount;
+    this.sessionId = sessionId;
+    this.key = Buffer.from(sessionKey);
+    this.host = opts.host ?? '127.0.0.1';
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.recvTimeoutMs = opts.recvTimeoutMs ?? DEFAULT_RECV_TIMEOUT_MS;
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.maxPayloadBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.maxHeaderBytes = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    for (const [name, v] of [
+      ['connectTimeoutMs', this.connectTimeoutMs],
+      ['recvTimeoutMs', this.recvTimeoutMs],
+      ['handshakeTimeoutMs', this.handshakeTimeoutMs],
+      ['maxPayloadBytes', this.maxPayloadBytes],
+      ['maxHeaderBytes', this.maxHeaderBytes],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
+    }
+    // One ws limit covers both header and payload frames; each is then checked on its own.
+    this.wsMaxPayload = Math.max(this.maxPayloadBytes, this.maxHeaderBytes);
+    const logger = opts.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+    this.logger = (line) => {
+      try {
+        logger(`[P${this.self}] ${line}`);
+      } catch {
+        /* a logger must not break the mesh */
+      }
+    };
+    this.links = [];
+    for (let id = 0; id < partyCount; id++) this.links.push(id === self ? null : new PeerLink(id, self > id));
+  }
+
+  /** Open the WebSocket server. `node.port` is then the port peers must dial. */
+  static async listen(opts: MeshOptions): Promise<MeshNode> {
+    const node = new MeshNode(opts);
+    await node.startServer(opts.port ?? 0);
+    return node;
+  }
+
+  /** Port the server listens on. */
+  get port(): number {
+    return this.listenPort;
+  }
+
+  get rounds(): number {
+    return this.clock;
+  }
+
+  /** Called for every refused connection attempt (also logged through the logger). */
+  onRejected(listener: (r: Rejection) => void): void {
+    this.rejectionListeners.push(listener);
+  }
+
+  onFatal(listener: (err: Error) => void): void {
+    this.fatalListeners.push(listener);
+  }
+
+  // ---------------------------------------------------------------- server side
+
+  private startServer(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const wss = new WebSocketServer({
+        host: this.host,
+        port,
+        perMessageDeflate: false,
+        maxPayload: this.wsMaxPayload,
+        clientTracking: false,
+        skipUTF8Validation: true,
+      });
+      const onError = (err: Error) => {
+        wss.close();
+        reject(new Error(`P${this.self} cannot listen on ${formatAddress(this.host, port)}: ${err.message}`));
+      };
+      wss.once('error', onError);
+      wss.once('listening', () => {
+        wss.off('error', onError);
+        wss.on('error', (err) => this.logger(`server error: ${err.message}`));
+        const addr = wss.address();
+        this.listenPort = typeof addr === 'object' && addr !== null ? addr.port : port;
+        this.wss = wss;
+        resolve();
+      });
+      wss.on('connection', (ws, req) => this.accept(ws, req));
+      wss.on('wsClientError', (err: Error, socket: Duplex, req: IncomingMessage) => {
+        this.reject({ remote: formatAddress(req.socket.remoteAddress, req.socket.remotePort), reason: `bad WebSocket upgrade: ${err.message}`, side: 'accept' });
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+      });
+    });
+  }
+
+  private reject(r: Rejection): void {
+    const who = r.claimedId !== undefined ? ` (claims P${r.claimedId})` : '';
+    if (r.side === 'accept') this.logger(`rejected connection from ${r.remote}${who}: ${r.reason}`);
+    else this.logger(`could not authenticate P${r.claimedId ?? '?'} at ${r.remote}: ${r.reason}`);
+    for (const l of this.rejectionListeners) {
+      try {
+        l(r);
+      } catch (e) {
+        this.logger(`onRejected listener threw: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Incoming connection: run the listener side of the handshake. */
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const sock = req.socket;
+    const remote = formatAddress(sock.remoteAddress, sock.remotePort);
+    ws.on('error', () => {}); // never let a socket error escape; real handling below
+    if (this.closing) {
+      ws.terminate();
+      return;
+    }
+    let done = false;
+    let claimed: number | undefined;
+    let transcript: HandshakeTranscript | null = null;
+    let unauthBytes = 0;
+
+    const cleanup = () => {
+      done = true;
+      clearTimeout(timer);
+      sock.off('data', onData);
+      ws.off('message', onMessage);
+      ws.off('error', onError);
+      ws.off('close', onClose);
+      this.handshaking.delete(ws);
+    };
+    const fail = (reason: string, code = CLOSE_POLICY) => {
+      if (done) return;
+      cleanup();
+      this.reject({ remote, reason, side: 'accept', ...(claimed !== undefined ? { claimedId: claimed } : {}) });
+      closeWith(ws, code, reason);
+    };
+    const onData = (chunk: Buffer) => {
+      unauthBytes += chunk.length;
+      if (unauthBytes > MAX_HANDSHAKE_BYTES) fail(`more than ${MAX_HANDSHAKE_BYTES} bytes before completing the handshake`);
+    };
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+      if (done) return;
+      try {
+        if (!isBinary) throw new FrameError('malformed handshake: text frame');
+        const buf = asBuffer(data);
+        if (transcript === null) {
+          const hello = decodeHello(buf);
+          claimed = hello.from;
+          if (hello.v !== HANDSHAKE_VERSION) throw new FrameError(`unsupported handshake version ${hello.v}`);
+          if (hello.sid !== this.sessionId) throw new FrameError('wrong session id');
+          if (hello.from < 0 || hello.from >= this.partyCount) {
+            throw new FrameError(`party id ${hello.from} out of range 0..${this.partyCount - 1}`);
+          }
+          if (hello.from === this.self) throw new FrameError(`party id ${hello.from} is this party's own id`);
+          if (hello.to !== this.self) throw new FrameError(`it dialed P${hello.to} but this is P${this.self}`);
+          if (hello.from < this.self) {
+            throw new FrameError(`P${hello.from} must not dial P${this.self} (the higher id dials the lower)`);
+          }
+          // Duplicates are refused only after the key check, so that a wrong
+          // key is reported as such even for an id that is already taken.
+          transcript = {
+            sessionId: this.sessionId,
+            clientId: hello.from,
+            serverId: this.self,
+            clientNonce: hello.nonce,
+            serverNonce: newNonce(),
+          };
+          ws.send(
+            encodeHandshake({ k: 'challenge', from: this.self, nonce: transcript.serverNonce, mac: handshakeMac(this.key, transcript, 'server->client') }),
+          );
+        } else {
+          const auth = decodeAuth(buf);
+          if (!macEquals(handshakeMac(this.key, transcript, 'client->server'), auth.mac)) throw new FrameError('bad session key');
+          const link = this.checkNotConnected(transcript.clientId);
+          cleanup();
+          ws.send(encodeHandshake({ k: 'ok' }));
+          this.attach(link, ws, sock);
+        }
+      } catch (e) {
+        fail(problemOf(e));
+      }
+    };
+    const onError = (err: Error) => fail(`socket error: ${err.message}`);
+    const onClose = (code: number, reason: Buffer) => {
+      const r = reason.toString();
+      fail(code === CLOSE_POLICY && r ? `the dialer aborted the handshake: ${r}` : `connection closed during the handshake (code ${code})`);
+    };
+    const timer = setTimeout(() => fail(`handshake not completed within ${this.handshakeTimeoutMs} ms`, CLOSE_TRY_LATER), this.handshakeTimeoutMs);
+
+    this.handshaking.add(ws);
+    sock.on('data', onData);
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    if (this.handshaking.size > MAX_PENDING_HANDSHAKES) fail('too many connections in the handshake at once', CLOSE_TRY_LATER);
+  }
+
+  private checkNotConnected(id: PartyId): PeerLink {
+    const link = this.links[id]!;
+    if (link.state !== 'pending') throw new FrameError(`duplicate connection: P${id} is already connected`);
+    if (this.closing) throw new FrameError('this party is shutting down');
+    return link;
+  }
+
+  // ---------------------------------------------------------------- client side
+
+  /**
+   * Dial every lower id, wait until every peer is connected and authenticated.
+   * Rejects after connectTimeoutMs naming the missing peers (and then closes
+   * this node), or at once if a peer fails authentication.
+   */
+  connect(peers: PeerAddress[]): Promise<Mesh> {
+    if (this.connectCalled) return Promise.reject(new Error('connect() was already called'));
+    this.connectCalled = true;
+    if (this.closing) return Promise.reject(new MeshError('mesh is closed', null, 'closed'));
+    for (const p of peers) {
+      if (!Number.isInteger(p.id) || p.id < 0 || p.id >= this.partyCount) {
+        return Promise.reject(new Error(`peer list has party id ${p.id} outside 0..${this.partyCount - 1}`));
+      }
+      if (p.id >= this.self) continue; // higher ids dial us; our own entry is ignored
+      if (typeof p.host !== 'string' || !Number.isInteger(p.port) || p.port <= 0 || p.port > 65535) {
+        return Promise.reject(new Error(`peer list has a bad address for P${p.id}: ${p.host}:${p.port}`));
+      }
+      this.links[p.id]!.address = { id: p.id, host: p.host, port: p.port };
+    }
+    for (let id = 0; id < this.self; id++) {
+      if (!this.links[id]!.address) return Promise.reject(new Error(`peer list has no address for P${id}`));
+    }
+    const promise = new Promise<Mesh>((resolve, reject) => {
+      const timer = setTimeout(() => this.connectTimedOut(), this.connectTimeoutMs);
+      this.connectState = { resolve, reject, timer };
+    });
+    for (let id = 0; id < this.self; id++) this.dial(this.links[id]!, 0);
+    this.checkConnected();
+    return promise;
+  }
+
+  private dial(link: PeerLink, attempt: number): void {
+    if (this.closing || link.state !== 'pending' || !this.connectState) return;
+    const addr = link.address!;
+    const where = formatAddress(addr.host, addr.port);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(`ws://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}/`, {
+        perMessageDeflate: false,
+        maxPayload: this.wsMaxPayload,
+        handshakeTimeout: this.handshakeTimeoutMs,
+        generateMask: zeroMask,
+        skipUTF8Validation: true,
+        followRedirects: false,
+      });
+    } catch (e) {
+      this.failConnect(new MeshError(`P${this.self} cannot dial P${link.id} at ${where}: ${(e as Error).message}`, link.id, 'connect'));
+      return;
+    }
+    let done = false;
+    let lastError = '';
+    let tcp: Socket | null = null;
+    const nonce = newNonce();
+    let transcript: HandshakeTranscript | null = null;
+
+    const cleanup = () => {
+      done = true;
+      clearTimeout(timer);
+      this.dialing.delete(ws);
+      ws.off('open', onOpen);
+      ws.off('message', onMessage);
+      ws.off('error', onError);
+      ws.off('close', onClose);
+    };
+    const retry = (note: string) => {
+      if (done) return;
+      cleanup();
+      link.dialNote = note;
+      ws.terminate();
+      if (this.closing || !this.connectState || link.state !== 'pending') return;
+      const t = setTimeout(() => {
+        this.dialTimers.delete(t);
+        this.dial(link, attempt + 1);
+      }, Math.min(25 * 2 ** attempt, 500));
+      this.dialTimers.add(t);
+    };
+    const giveUp = (reason: string, rejectedByPeer: boolean) => {
+      if (done) return;
+      cleanup();
+      if (!rejectedByPeer) {
+        this.reject({ remote: where, reason, side: 'dial', claimedId: link.id });
+        closeWith(ws, CLOSE_POLICY, reason);
+      } else {
+        this.logger(`P${link.id} at ${where} refused this party: ${reason}`);
+        ws.terminate();
+      }
+      const what = rejectedByPeer ? `P${link.id} at ${where} refused the connection: ${reason}` : `P${link.id} at ${where} failed authentication: ${reason}`;
+      this.failConnect(new MeshError(`P${this.self} cannot connect: ${what}`, link.id, 'connect'));
+    };
+    const onOpen = () => {
+      ws.send(encodeHandshake({ k: 'hello', v: HANDSHAKE_VERSION, sid: this.sessionId, from: this.self, to: link.id, nonce }));
+    };
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+      if (done) return;
+      try {
+        if (!isBinary) throw new FrameError('malformed handshake: text frame');
+        const buf = asBuffer(data);
+        if (transcript === null) {
+          const ch = decodeChallenge(buf);
+          if (ch.from !== link.id) throw new FrameError(`expected P${link.id} there but found P${ch.from}`);
+          transcript = { sessionId: this.sessionId, clientId: this.self, serverId: link.id, clientNonce: nonce, serverNonce: ch.nonce };
+          if (!macEquals(handshakeMac(this.key, transcript, 'server->client'), ch.mac)) throw new FrameError('bad session key');
+          ws.send(encodeHandshake({ k: 'auth', mac: handshakeMac(this.key, transcript, 'client->server') }));
+        } else {
+          decodeOk(buf);
+          if (link.state !== 'pending' || this.closing) {
+            cleanup();
+            closeWith(ws, CLOSE_POLICY, 'duplicate connection');
+            return;
+          }
+          cleanup();
+          this.attach(link, ws, tcp);
+        }
+      } catch (e) {
+        giveUp(problemOf(e), false);
+      }
+    };
+    const onError = (err: Error) => {
+      lastError = err.message;
+    };
+    const onClose = (code: number, reason: Buffer) => {
+      const r = reason.toString();
+      if (code === CLOSE_POLICY) giveUp(r || `closed with code ${code}`, true);
+      else retry(lastError || (r ? `closed (code ${code}: ${r})` : `closed (code ${code})`));
+    };
+    // ws's handshakeTimeout covers the HTTP upgrade; this covers the key exchange after it.
+    const timer = setTimeout(() => retry(`handshake not completed within ${2 * this.handshakeTimeoutMs} ms`), 2 * this.handshakeTimeoutMs);
+    this.dialing.add(ws);
+    ws.on('error', () => {}); // stays after cleanup: ws must never see an unhandled 'error'
+    ws.once('upgrade', (res) => {
+      tcp = res.socket;
+    });
+    ws.on('open', onOpen);
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+  }
+
+  private checkConnected(): void {
+    if (!this.connectState) return;
+    for (const link of this.links) {
+      if (link && link.state === 'failed') {
+        this.failConnect(link.error!);
+        return;
+      }
+    }
+    if (this.links.every((l) => l === null || l.state === 'open' || l.state === 'bye')) {
+      const st = this.connectState;
+      this.connectState = null;
+      clearTimeout(st.timer);
+      st.resolve(this);
+    }
+  }
+
+  private connectTimedOut(): void {
+    if (!this.connectState) return;
+    const missing: string[] = [];
+    for (const link of this.links) {
+      if (!link || link.state !== 'pending') continue;
+      if (link.weDial) {
+        const a = link.address!;
+        missing.push(`P${link.id} (dialing ${formatAddress(a.host, a.port)}: ${link.dialNote || 'no answer'})`);
+      } else {
+        missing.push(`P${link.id} (it has not connected to this party)`);
+      }
+    }
+    this.failConnect(
+      new MeshError(`P${this.self} could not connect to every peer within ${this.connectTimeoutMs} ms; missing ${missing.join(', ')}`, null, 'connect'),
+    );
+  }
+
+  private failConnect(err: MeshError): void {
+    if (!this.connectState) return;
+    const st = this.connectState;
+    this.connectState = null;
+    clearTimeout(st.timer);
+    st.reject(err);
+    // Peers must see us go away (a disconnect), not an orderly end.
+    this.abort();
+  }
+
+  // ---------------------------------------------------------------- authenticated link
+
+  private attach(link: PeerLink, ws: WebSocket, tcp: Socket | null): void {
+    link.ws = ws;
+    link.tcp = tcp;
+    link.state = 'open';
+    link.dialNote = '';
+    ws.on('message', (data, isBinary) => this.onFrame(link, data, isBinary));
+    ws.on('error', (err) => this.onSocketError(link, err));
+    ws.on('close', (code, reason) => this.onSocketClose(link, code, reason));
+    this.checkConnected();
+  }
+
+  private onFrame(link: PeerLink, data: WebSocket.RawData, isBinary: boolean): void {
+    if (link.state === 'failed' || this.closing) return;
+    try {
+      if (!isBinary) throw new FrameError('text frame (only binary frames are allowed)');
+      const buf = asBuffer(data);
+      if (link.state === 'bye') throw new FrameError('frame after bye');
+      const h = link.pendingHeader;
+      if (h !== null) {
+        if (buf.byteLength !== h.n) throw new FrameError(`payload of ${buf.byteLength} bytes but its header announced ${h.n}`);
+        link.pendingHeader = null;
+        this.arrived(link, h, link.pendingHeaderBytes, alignedPayload(buf));
+        return;
+      }
+      if (buf.byteLength > this.maxHeaderBytes) {
+        throw new FrameError(`header frame of ${buf.byteLength} bytes exceeds maxHeaderBytes ${this.maxHeaderBytes} (stray payload?)`);
+      }
+      const hdr = decodeHeader(buf, this.maxPayloadBytes);
+      if (hdr.k === 'bye') {
+        this.peerSaidBye(link);
+        return;
+      }
+      const box = link.getInbox(hdr.t);
+      if (hdr.s !== box.nextSeq) {
+        throw new FrameError(`seq ${hdr.s} for tag '${hdr.t}' where ${box.nextSeq} was expected`);
+      }
+      box.nextSeq++;
+      if (hdr.n !== null && hdr.n > 0) {
+        link.pendingHeader = hdr;
+        link.pendingHeaderBytes = buf.byteLength;
+        return;
+      }
+      this.arrived(link, hdr, buf.byteLength, hdr.n === 0 ? new Uint8Array(0) : null);
+    } catch (e) {
+      this.malformed(link, problemOf(e));
+    }
+  }
+
+  private arrived(link: PeerLink, h: MsgHeader, headerBytes: number, payload: Uint8Array | null): void {
+    const masked = !link.weDial; // the peer dialed us: its frames are masked
+    const plen = payload === null ? 0 : payload.byteLength;
+    const c = link.counters[h.c];
+    c.messagesReceived++;
+    c.payloadBytesReceived += plen;
+    c.frameBytesReceived += headerBytes + wsFramingOverhead(headerBytes, masked);
+    if (plen > 0) c.frameBytesReceived += plen + wsFramingOverhead(plen, masked);
+    const env: Envelope = { msg: { tag: h.t, seq: h.s, meta: h.m, payload }, depth: h.d, cls: h.c };
+    const box = link.getInbox(h.t);
+    const w = box.waiters.shift();
+    if (w) {
+      clearTimeout(w.timer);
+      w.resolve(this.take(env));
+    } else {
+      box.queue.push(env);
+    }
+  }
+
+  /** Hand a message to recv(): this is when it advances the round clock. */
+  private take(env: Envelope): Message {
+    if (env.cls === 'online' && env.depth > this.clock) this.clock = env.depth;
+    return env.msg;
+  }
+
+  private malformed(link: PeerLink, problem: string): void {
+    const err = new MeshError(`malformed frame from P${link.id}: ${problem}`, link.id, 'malformed');
+    this.failLink(link, err, true);
+    if (link.ws) closeWith(link.ws, CLOSE_POLICY, err.message);
+  }
+
+  private onSocketError(link: PeerLink, err: Error & { code?: string }): void {
+    if (link.state === 'failed' || link.state === 'bye' || this.closing) return;
+    // ws's own frame parser errors (bad opcode, over maxPayload, ...) carry WS_ERR_* codes.
+    if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
+      this.malformed(link, err.message);
+      return;
+    }
+    this.failLink(link, new MeshError(`P${link.id} disconnected (${err.message})`, link.id, 'disconnected'), false);
+    link.ws?.terminate();
+  }
+
+  private onSocketClose(link: PeerLink, code: number, reason: Buffer): void {
+    if (link.state === 'failed' || link.state === 'bye' || this.closing) return;
+    const r = reason.toString();
+    this.failLink(link, new MeshError(`P${link.id} disconnected (code ${code}${r ? `: ${r}` : ''})`, link.id, 'disconnected'), false);
+  }
+
+  private peerSaidBye(link: PeerLink): void {
+    link.state = 'bye';
+    for (const [tag, box] of link.inbox) {
+      const waiters = box.waiters;
+      box.waiters = [];
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.reject(this.byeError(link, tag));
+      }
+    }
+  }
+
+  private byeError(link: PeerLink, tag: string): MeshError {
+    return new MeshError(`P${link.id} has closed the session; no message '${tag}' will come from it`, link.id, 'closed');
+  }
+
+  /** The link is dead: every pending and future recv from it rejects, onFatal fires. */
+  private failLink(link: PeerLink, err: MeshError, dropQueued: boolean): void {
+    if (link.state === 'failed') return;
+    link.state = 'failed';
+    link.error = err;
+    link.pendingHeader = null;
+    for (const box of link.inbox.values()) {
+      if (dropQueued) box.queue.length = 0;
+      const waiters = box.waiters;
+      box.waiters = [];
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.reject(err);
+      }
+    }
+    const drains = link.drainWaiters;
+    link.drainWaiters = [];
+    for (const d of drains) d.reject(err);
+    if (this.fatalListeners.length === 0) this.logger(`fatal: ${err.message}`);
+    for (const l of this.fatalListeners) {
+      try {
+        l(err);
+      } catch (e) {
+        this.logger(`onFatal listener threw: ${(e as Error).message}`);
+      }
+    }
+    if (this.connectState) this.failConnect(err);
+  }
+
+  // ---------------------------------------------------------------- Mesh API
+
+  private linkFor(id: PartyId): PeerLink {
+    const link = Number.isInteger(id) ? this.links[id] : undefined;
+    if (link === undefined) throw new Error(`P${this.self}: no party P${id} (ids are 0..${this.partyCount - 1})`);
+    if (link === null) throw new Error(`P${this.self}: cannot talk to itself`);
+    return link;
+  }
+
+  send(to: PartyId, tag: string, payload: ArrayBufferView | null, opts?: SendOptions): void {
+    const link = this.linkFor(to);
+    if (this.closing) throw new MeshError(`P${this.self}: send '${tag}' to P${to} after close()`, to, 'closed');
+    if (link.state === 'failed') throw link.error!;
+    if (link.state === 'bye') throw new MeshError(`P${to} has closed the session; cannot send '${tag}'`, to, 'closed');
+    if (link.state !== 'open' || !link.ws) throw new MeshError(`P${this.self} is not connected to P${to}`, to, 'connect');
+    if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
+      throw new Error(`tag must be a string of 1..${MAX_TAG_LENGTH} characters`);
+    }
+    const cls: TrafficClass = opts?.cls ?? 'online';
+    if (cls !== 'online' && cls !== 'dealer') throw new Error(`unknown traffic class ${String(cls)}`);
+    let bytes: Buffer | null = null;
+    if (payload !== null && payload !== undefined) {
+      if (!ArrayBuffer.isView(payload)) throw new Error('payload must be an ArrayBufferView or null');
+      // A view over the caller's memory: no copy.
+      bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      if (bytes.byteLength > this.maxPayloadBytes) {
+        throw new Error(`payload of ${bytes.byteLength} bytes exceeds maxPayloadBytes ${this.maxPayloadBytes}`);
+      }
+    }
+    const seq = link.sendSeq.get(tag) ?? 0;
+    const hdr: MsgHeader = { k: 'msg', t: tag, s: seq, n: bytes === null ? null : bytes.byteLength, c: cls, d: cls === 'online' ? this.clock + 1 : 0 };
+    if (opts?.meta !== undefined) hdr.m = opts.meta;
+    const head = encodeMsgHeader(hdr);
+    if (head.byteLength > this.maxHeaderBytes) {
+      throw new Error(`header of '${tag}' is ${head.byteLength} bytes (meta too large; maxHeaderBytes ${this.maxHeaderBytes})`);
+    }
+    link.sendSeq.set(tag, seq + 1);
+    const ws = link.ws;
+    this.cork(link);
+    link.outstanding++;
+    ws.send(head, { binary: true }, link.onSent);
+    const masked = link.weDial;
+    const c = link.counters[cls];
+    c.messagesSent++;
+    c.frameBytesSent += head.byteLength + wsFramingOverhead(head.byteLength, masked);
+    if (bytes !== null && bytes.byteLength > 0) {
+      link.outstanding++;
+      ws.send(bytes, { binary: true }, link.onSent);
+      c.payloadBytesSent += bytes.byteLength;
+      c.frameBytesSent += bytes.byteLength + wsFramingOverhead(bytes.byteLength, masked);
+    }
+  }
+
+  /**
+   * Everything sent to a peer in one synchronous stretch (header + payload
+   * frames, several messages) goes out in one writev on the next tick instead
+   * of one small write (and one wake-up of the peer) per frame.
+   */
+  private cork(link: PeerLink): void {
+    if (link.corked || !link.tcp) return;
+    link.corked = true;
+    link.tcp.cork();
+    process.nextTick(() => {
+      link.corked = false;
+      link.tcp?.uncork();
+    });
+  }
+
+  recv(from: PartyId, tag: string): Promise<Message> {
+    let link: PeerLink;
+    try {
+      link = this.linkFor(from);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.closing) return Promise.reject(new MeshError(`P${this.self}: recv '${tag}' from P${from} after close()`, from, 'closed'));
+    const box = link.getInbox(tag);
+    const env = box.queue.shift();
+    if (env) return Promise.resolve(this.take(env));
+    if (link.state === 'failed') return Promise.reject(link.error!);
+    if (link.state === 'bye') return Promise.reject(this.byeError(link, tag));
+    return new Promise<Message>((resolve, reject) => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = box.waiters.indexOf(w);
+          if (i >= 0) box.waiters.splice(i, 1);
+          reject(new MeshError(`timed out after ${this.recvTimeoutMs} ms waiting for '${tag}' from P${from}`, from, 'timeout'));
+        }, this.recvTimeoutMs),
+      };
+      box.waiters.push(w);
+    });
+  }
+
+  stats(): MeshStats {
+    const peers = [];
+    for (const link of this.links) {
+      if (!link) continue;
+      peers.push({ peer: link.id, online: { ...link.counters.online }, dealer: { ...link.counters.dealer } });
+    }
+    return { self: this.self, rounds: this.clock, peers };
+  }
+
+  resetStats(): void {
+    for (const link of this.links) {
+      if (link) link.counters = { online: zeroCounters(), dealer: zeroCounters() };
+    }
+  }
+
+  flush(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const link of this.links) {
+      if (!link || link.outstanding === 0) continue;
+      if (link.state === 'failed') {
+        waits.push(Promise.reject(link.error!));
+        continue;
+      }
+      waits.push(new Promise<void>((resolve, reject) => link.drainWaiters.push({ resolve, reject })));
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  close(): Promise<void> {
+    if (!this.closePromise) this.closePromise = this.shutdown();
+    return this.closePromise;
+  }
+
+  private async shutdown(): Promise<void> {
+    // Say bye while sends are still allowed, then stop everything else.
+    const bye = encodeByeHeader();
+    for (const link of this.links) {
+      if (link && link.ws && (link.state === 'open' || link.state === 'bye') && link.ws.readyState === WebSocket.OPEN) {
+        link.outstanding++;
+        link.ws.send(bye, { binary: true }, link.onSent);
+      }
+    }
+    this.closing = true;
+    this.stopEverythingPending('closed');
+    await withTimeout(this.flush().catch(() => {}), 5_000);
+    const closing: Promise<void>[] = [];
+    for (const link of this.links) {
+      if (link?.ws) closing.push(closeSocket(link.ws));
+    }
+    await Promise.all(closing);
+    const wss = this.wss;
+    this.wss = null;
+    if (wss) await withTimeout(new Promise<void>((resolve) => wss.close(() => resolve())), 2_000);
+  }
+
+  /**
+   * Drop every connection at once, without a bye: peers see this party
+   * disconnect. For a party that failed and must not look like a clean end.
+   */
+  abort(): void {
+    this.closing = true;
+    this.stopEverythingPending('aborted');
+    for (const link of this.links) link?.ws?.terminate();
+    const wss = this.wss;
+    this.wss = null;
+    if (wss) wss.close();
+    this.closePromise ??= Promise.resolve();
+  }
+
+  /** Stop dialing, refuse half-open connections, reject connect() and every waiting recv(). */
+  private stopEverythingPending(how: 'closed' | 'aborted'): void {
+    for (const t of this.dialTimers) clearTimeout(t);
+    this.dialTimers.clear();
+    for (const ws of this.dialing) ws.terminate();
+    this.dialing.clear();
+    for (const ws of this.handshaking) ws.terminate();
+    this.handshaking.clear();
+    if (this.connectState) {
+      const st = this.connectState;
+      this.connectState = null;
+      clearTimeout(st.timer);
+      st.reject(new MeshError(`P${this.self}: mesh ${how} before every peer connected`, null, 'closed'));
+    }
+    for (const link of this.links) {
+      if (!link) continue;
+      for (const [tag, box] of link.inbox) {
+        const waiters = box.waiters;
+        box.waiters = [];
+        for (const w of waiters) {
+          clearTimeout(w.timer);
+          w.reject(new MeshError(`P${this.self}: mesh ${how} while waiting for '${tag}' from P${link.id}`, link.id, 'closed'));
+        }
+      }
+    }
+  }
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+function closeSocket(ws: WebSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) {
+      resolve();
+      return;
+    }
+    const t = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, CLOSE_GRACE_MS);
+    ws.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    try {
+      if (ws.readyState === WebSocket.OPEN) ws.close(CLOSE_NORMAL, 'bye');
+      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    } catch {
+      ws.terminate();
+    }
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * Public types of the party mesh: one authenticated WebSocket per pair of
+ * parties, frames = msgpackr header + optional raw binary payload.
+ */
+
+/** Party index: 0 and 1 hold additive shares, 2 is the helper / dealer. */
+export type PartyId = number;
+
+/**
+ * Traffic class. 'online' counts towards the online phase and its round
+ * clock; 'dealer' is correlated randomness (offline phase) and is reported
+ * separately.
+ */
+export type TrafficClass = 'online' | 'dealer';
+
+export interface PeerAddress {
+  id: PartyId;
+  host: string;
+  port: number;
+}
+
+export interface MeshOptions {
+  self: PartyId;
+  /** Number of parties in the mesh (2 or 3); ids are 0..partyCount-1. */
+  partyCount: number;
+  sessionId: string;
+  /** Shared secret of the session (32 bytes); proves membership in the handshake. */
+  sessionKey: Uint8Array;
+  /** Listen address; port 0 picks a free port. */
+  host?: string;
+  port?: number;
+  /** Time allowed to connect to / be connected by every peer. Default 20 000 ms. */
+  connectTimeoutMs?: number;
+  /** Longest wait in recv() before a peer counts as silent. Default 120 000 ms. */
+  recvTimeoutMs?: number;
+  /** Largest accepted payload of one frame. Default 1 GiB. */
+  maxPayloadBytes?: number;
+  /** Largest accepted header frame (tag + meta, msgpack-encoded). Default 1 MiB. */
+  maxHeaderBytes?: number;
+  /** Time an incoming or outgoing connection has to finish the key handshake. Default 5 000 ms. */
+  handshakeTimeoutMs?: number;
+  /**
+   * Where rejected connections and fatal errors are reported, one line each.
+   * Default: a line on stderr, e.g. `[P0] rejected connection from 127.0.0.1:53211: bad session key`.
+   */
+  log?: (line: string) => void;
+}
+
+/** A connection attempt the mesh refused (it never disturbs the running mesh). */
+export interface Rejection {
+  /** Remote address as `host:port`. */
+  remote: string;
+  /** Human-readable reason, e.g. 'bad session key'. */
+  reason: string;
+  /** Party id the remote claimed, when it got that far. */
+  claimedId?: PartyId;
+  /** 'accept': an incoming connection was refused; 'dial': a peer we dialed failed authentication. */
+  side: 'accept' | 'dial';
+}
+
+/** A received message. payload is 8-byte aligned (safe for BigUint64Array views). */
+export interface Message {
+  tag: string;
+  seq: number;
+  meta: unknown;
+  payload: Uint8Array | null;
+}
+
+export interface TrafficCounters {
+  payloadBytesSent: number;
+  payloadBytesReceived: number;
+  /** Header + payload + WebSocket framing bytes. */
+  frameBytesSent: number;
+  frameBytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+}
+
+export interface PeerStats {
+  peer: PartyId;
+  online: TrafficCounters;
+  dealer: TrafficCounters;
+}
+
+export interface MeshStats {
+  self: PartyId;
+  /** Online round clock (Lamport depth of online messages), see Mesh.rounds. */
+  rounds: number;
+  peers: PeerStats[];
+}
+
+export interface SendOptions {
+  meta?: unknown;
+  cls?: TrafficClass;
+}
+
+export interface Mesh {
+  readonly self: PartyId;
+  readonly partyCount: number;
+  /**
+   * Queue a message to a peer. Messages with the same (peer, tag) are
+   * numbered 0, 1, 2, ... and must be received in that order.
+   */
+  send(to: PartyId, tag: string, payload: ArrayBufferView | null, opts?: SendOptions): void;
+  /** Next message with this tag from this peer; rejects on timeout, peer loss or a malformed frame. */
+  recv(from: PartyId, tag: string): Promise<Message>;
+  /**
+   * Online round clock: every online message carries depth = (sender's clock
+   * + 1); receiving one sets clock = max(clock, depth). The clock's advance
+   * over a protocol is the number of communication rounds on its critical path
+   * as seen by this party.
+   */
+  readonly rounds: number;
+  stats(): MeshStats;
+  /** Zero all counters (the round clock keeps its value; read differences). */
+  resetStats(): void;
+  /** Resolves when every peer's send queue has been flushed to the socket. */
+  flush(): Promise<void>;
+  /** Orderly shutdown: tell peers we are done, then close. Later peer closes are not errors. */
+  close(): Promise<void>;
+  /**
+   * Abrupt shutdown after a failure: drop every connection without a 'bye',
+   * so peers see a disconnect (a fatal error naming this party), not a clean end.
+   * Pending recv() calls reject. Safe to call more than once, or after close().
+   */
+  abort(): void;
+  /**
+   * Fatal errors that arrive while no recv() is waiting (peer died, malformed
+   * frame): the run must end. The party process exits non-zero on this.
+   */
+  onFatal(listener: (err: Error) => void): void;
+}
