@@ -3,18 +3,21 @@
  *
  * For any bilinear op (elementwise product, matmul, conv2d) and a dealer
  * triple (a, b, c = op(a, b)): open eps = x - a and delta = y - b in one
- * message, then
- *   z_i = c_i + op(eps, b_i + [i = 0] delta) + op(a_i, delta),
- * which sums to op(x, y). Online traffic per holder: |x| + |y| elements
- * (elementwise mul: 16 bytes per product). Results are truncated by the
- * second factor's fractional bits unless { truncate: false }.
+ * message. Since a_i = x_i - eps_i and b_i = y_i - delta_i, the usual
+ * c + op(eps, b) + op(a, delta) + op(eps, delta) can be written with the
+ * holder's own operands instead of the triple's:
+ *   z_i = c_i + op(eps, y_i - [i = 0] delta) + op(x_i, delta),
+ * which sums to op(x, y) and lets eps and delta overwrite a and b in place.
+ * Online traffic per holder: |x| + |y| elements (elementwise mul: 16 bytes
+ * per product). Results are truncated by the second factor's fractional
+ * bits unless { truncate: false }.
  */
 import type { Context } from '../src/mpc/context.js';
 import type { CorrelationSpec } from '../src/mpc/correlations.js';
 import { assertSameShape, Shared } from '../src/mpc/shared.js';
-import { add, conv2d as ringConv2d, conv2dOutputShape, matmul as ringMatmul, matmulAccumulate, mul as ringMul } from '../src/ring/index.js';
+import { add, conv2d as ringConv2d, conv2dOutputShape, matmul as ringMatmul, matmulAccumulate, mul as ringMul, sub } from '../src/ring/index.js';
 import type { Shape } from '../src/ring/tensor.js';
-import { open } from './sharing.js';
+import { exchange } from './sharing.js';
 import { truncate } from './truncation.js';
 
 export interface ProductOptions {
@@ -35,6 +38,23 @@ interface Bilinear {
   apply(u: BigUint64Array, v: BigUint64Array): BigUint64Array;
   /** out += op(u, v). */
   accumulate(out: BigUint64Array, u: BigUint64Array, v: BigUint64Array): void;
+  /**
+   * Optional fused form of the whole combine step (elementwise ops): given
+   * both holders' masked values, write z_i into c.
+   */
+  combine?(c: BigUint64Array, mine: BigUint64Array, theirs: BigUint64Array, x: BigUint64Array, y: BigUint64Array, p0: boolean): void;
+}
+
+/** The triple's input shares as one contiguous buffer (they are drawn that way), to mask in place and send as one message. */
+function contiguous(parts: BigUint64Array[]): BigUint64Array {
+  const first = parts[0]!;
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  let end = first.byteOffset;
+  for (const p of parts) {
+    if (p.buffer !== first.buffer || p.byteOffset !== end) throw new Error('triple inputs are not contiguous');
+    end += p.byteLength;
+  }
+  return new BigUint64Array(first.buffer, first.byteOffset, total);
 }
 
 async function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
@@ -45,25 +65,44 @@ async function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: Pr
   } else {
     const triple = await ctx.dealer.take(op.spec);
     const [a, b] = triple.inputs as [BigUint64Array, BigUint64Array];
-    const nx = x.size;
-    const masked = new BigUint64Array(nx + y.size);
-    subInto(masked, 0, x.share, a);
-    subInto(masked, nx, y.share, b);
-    const opened = await open(ctx, `beaver.${op.name}`, masked);
-    const eps = opened.subarray(0, nx);
-    const delta = opened.subarray(nx);
-    const out = triple.output.slice();
-    op.accumulate(out, eps, ctx.id === 0 ? add(b, delta) : b);
-    op.accumulate(out, a, delta);
-    z = new Shared(out, op.outShape, fracBits);
+    sub(x.share, a, a); // a := eps_i
+    sub(y.share, b, b); // b := delta_i
+    const mine = contiguous([a, b]);
+    const theirs = await exchange(ctx, `beaver.${op.name}`, mine);
+    const c = triple.output;
+    const p0 = ctx.id === 0;
+    if (op.combine) {
+      op.combine(c, mine, theirs, x.share, y.share, p0);
+    } else {
+      // `mine` is still being sent (zero-copy): sum into the received buffer instead.
+      const opened = add(mine, theirs, theirs);
+      const eps = opened.subarray(0, a.length);
+      const delta = opened.subarray(a.length);
+      op.accumulate(c, eps, p0 ? sub(y.share, delta) : y.share);
+      op.accumulate(c, x.share, delta);
+    }
+    z = new Shared(c, op.outShape, fracBits);
   }
   if (opts.truncate === false) return z;
   // Beaver outputs are fresh re-sharings (c's shares are uniform), so no re-randomising.
   return truncate(ctx, z, y.fracBits, { fresh: true });
 }
 
-function subInto(out: BigUint64Array, offset: number, u: BigUint64Array, v: BigUint64Array): void {
-  for (let i = 0; i < u.length; i++) out[offset + i] = u[i]! - v[i]!;
+/** Elementwise z_i = c_i + eps (y_i - [p0] delta) + x_i delta in one pass. */
+function combineElementwise(c: BigUint64Array, mine: BigUint64Array, theirs: BigUint64Array, x: BigUint64Array, y: BigUint64Array, p0: boolean): void {
+  const n = c.length;
+  if (p0) {
+    for (let i = 0; i < n; i++) {
+      const e = mine[i]! + theirs[i]!;
+      const d = mine[n + i]! + theirs[n + i]!;
+      c[i] = c[i]! + e * (y[i]! - d) + x[i]! * d;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const d = mine[n + i]! + theirs[n + i]!;
+      c[i] = c[i]! + (mine[i]! + theirs[i]!) * y[i]! + x[i]! * d;
+    }
+  }
 }
 
 function accumulateProduct(out: BigUint64Array, u: BigUint64Array, v: BigUint64Array): void {
@@ -79,6 +118,7 @@ export function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {
     outShape: x.shape,
     apply: (u, v) => ringMul(u, v),
     accumulate: accumulateProduct,
+    combine: combineElementwise,
   }, opts);
 }
 
@@ -110,15 +150,14 @@ export function conv2d(ctx: Context, x: Shared, w: Shared, opts: Conv2dOptions =
     outShape,
     apply: (u, v) => ringConv2d(u, xShape, v, wShape, geometry).data,
     accumulate: (out, u, v) => {
-      const part = ringConv2d(u, xShape, v, wShape, geometry).data;
-      add(out, part, out);
+      add(out, ringConv2d(u, xShape, v, wShape, geometry).data, out);
     },
   }, opts);
 }
 
 /**
- * x^2 with a dealer pair (a, a^2): open eps = x - a only (|x| elements),
- * z_i = c_i + 2 eps a_i + [i = 0] eps^2.
+ * x^2 with a dealer pair (a, a^2): open eps = x - a only (|x| elements);
+ * with a_i = x_i - eps_i, z_i = c_i + 2 eps x_i - [i = 0] eps^2.
  */
 export async function square(ctx: Context, x: Shared, opts: ProductOptions = {}): Promise<Shared> {
   const fracBits = 2 * x.fracBits;
@@ -128,16 +167,19 @@ export async function square(ctx: Context, x: Shared, opts: ProductOptions = {})
   } else {
     const pair = await ctx.dealer.take({ kind: 'square', n: x.size });
     const [a] = pair.inputs as [BigUint64Array];
-    const masked = new BigUint64Array(x.size);
-    subInto(masked, 0, x.share, a);
-    const eps = await open(ctx, 'beaver.square', masked);
-    const out = pair.output.slice();
-    const p0 = ctx.id === 0;
-    for (let i = 0; i < out.length; i++) {
-      const e = eps[i]!;
-      out[i] = out[i]! + 2n * e * a[i]! + (p0 ? e * e : 0n);
+    sub(x.share, a, a);
+    const theirs = await exchange(ctx, 'beaver.square', a);
+    const c = pair.output;
+    const xs = x.share;
+    if (ctx.id === 0) {
+      for (let i = 0; i < c.length; i++) {
+        const e = a[i]! + theirs[i]!;
+        c[i] = c[i]! + e * (xs[i]! + xs[i]! - e);
+      }
+    } else {
+      for (let i = 0; i < c.length; i++) c[i] = c[i]! + (a[i]! + theirs[i]!) * (xs[i]! + xs[i]!);
     }
-    z = x.with(out, fracBits);
+    z = x.with(c, fracBits);
   }
   if (opts.truncate === false) return z;
   return truncate(ctx, z, x.fracBits, { fresh: true });

@@ -52,9 +52,18 @@ function encodeChecked(values: ArrayLike<number> | null, n: number, fracBits: nu
  */
 export async function open(ctx: Context, tag: string, share: BigUint64Array): Promise<BigUint64Array> {
   if (ctx.isPlain) return share;
+  return add(share, await exchange(ctx, tag, share));
+}
+
+/**
+ * Send my share to the other holder and return theirs (a view on the
+ * received payload). Callers that fold the sum into a later loop use this
+ * instead of open() to save a pass over memory. Two-party only.
+ */
+export async function exchange(ctx: Context, tag: string, share: BigUint64Array): Promise<BigUint64Array> {
   ctx.mesh.send(ctx.peer, tag, share);
   const msg = await ctx.mesh.recv(ctx.peer, tag);
-  return add(share, ringView(msg.payload, share.length, `opening '${tag}' from P${ctx.peer}`));
+  return ringView(msg.payload, share.length, `opening '${tag}' from P${ctx.peer}`);
 }
 
 /** Reveal to both holders, as ring elements. */

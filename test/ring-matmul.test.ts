@@ -93,3 +93,13 @@ describe('matmul over Z_2^64', () => {
     expect(() => transpose(a, 7, 44)).toThrow(/needs 308 elements, got 315/);
   });
 });
+
+describe('wasm linear memory', () => {
+  it('refuses layouts beyond the 4 GiB wasm32 limit before touching memory', async () => {
+    const { reserve, wasmMemoryBytes } = await import('../src/ring/wasm/kernels.js');
+    const before = wasmMemoryBytes();
+    expect(() => reserve(3 * 2 ** 30, 2 * 2 ** 30)).toThrow(/more than the 4 GiB/);
+    expect(() => reserve(-1)).toThrow(RangeError);
+    expect(wasmMemoryBytes()).toBe(before);
+  });
+});

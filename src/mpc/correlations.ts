@@ -78,7 +78,12 @@ export interface RingStream {
 
 /** Holder i's PRG draws for one correlation. P1 draws its output share too. */
 export function drawHolderShares(spec: CorrelationSpec, holder: 0 | 1, prg: RingStream): { inputs: BigUint64Array[]; output: BigUint64Array | null } {
-  const inputs = inputSizes(spec).map((n) => prg.ring(n));
+  // One draw for all inputs: they are views into one buffer, in spec order,
+  // so that protocols can mask them in place and send them as one message.
+  const sizes = inputSizes(spec);
+  const all = prg.ring(sizes.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  const inputs = sizes.map((n) => all.subarray(offset, (offset += n)));
   const output = holder === 1 ? prg.ring(outputSize(spec)) : null;
   return { inputs, output };
 }

@@ -111,9 +111,8 @@ function zeroCounters(): TrafficCounters {
 
 class PeerLink {
   ws: WebSocket | null = null;
-  /** The TCP socket under ws, corked while one tick's sends are queued so they leave in one write. */
+  /** The TCP socket under ws (corked around the frames of one message). */
   tcp: Socket | null = null;
-  corked = false;
   state: LinkState = 'pending';
   error: MeshError | null = null;
   readonly sendSeq = new Map<string, number>();
@@ -814,34 +813,29 @@ export class MeshNode implements Mesh {
     }
     link.sendSeq.set(tag, seq + 1);
     const ws = link.ws;
-    this.cork(link);
-    link.outstanding++;
-    ws.send(head, { binary: true }, link.onSent);
+    // Header and payload frames leave in one writev (one wake-up of the peer),
+    // right now: corking past this call would hold data back while the caller
+    // computes before its next await.
+    const tcp = link.tcp;
+    tcp?.cork();
+    try {
+      link.outstanding++;
+      ws.send(head, { binary: true }, link.onSent);
+      if (bytes !== null && bytes.byteLength > 0) {
+        link.outstanding++;
+        ws.send(bytes, { binary: true }, link.onSent);
+      }
+    } finally {
+      tcp?.uncork();
+    }
     const masked = link.weDial;
     const c = link.counters[cls];
     c.messagesSent++;
     c.frameBytesSent += head.byteLength + wsFramingOverhead(head.byteLength, masked);
     if (bytes !== null && bytes.byteLength > 0) {
-      link.outstanding++;
-      ws.send(bytes, { binary: true }, link.onSent);
       c.payloadBytesSent += bytes.byteLength;
       c.frameBytesSent += bytes.byteLength + wsFramingOverhead(bytes.byteLength, masked);
     }
-  }
-
-  /**
-   * Everything sent to a peer in one synchronous stretch (header + payload
-   * frames, several messages) goes out in one writev on the next tick instead
-   * of one small write (and one wake-up of the peer) per frame.
-   */
-  private cork(link: PeerLink): void {
-    if (link.corked || !link.tcp) return;
-    link.corked = true;
-    link.tcp.cork();
-    process.nextTick(() => {
-      link.corked = false;
-      link.tcp?.uncork();
-    });
   }
 
   recv(from: PartyId, tag: string): Promise<Message> {

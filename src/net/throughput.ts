@@ -69,19 +69,22 @@ async function child(self: number): Promise<void> {
 
   // small round trips (P0 pings, P1 answers)
   const small = new BigUint64Array(1);
-  const trips = 2000;
-  await barrier(mesh, other);
-  const t0 = performance.now();
-  for (let i = 0; i < trips; i++) {
-    if (self === 0) {
-      mesh.send(1, 'ping', small);
-      await mesh.recv(1, 'pong');
-    } else {
-      await mesh.recv(0, 'ping');
-      mesh.send(0, 'pong', small);
+  const pingPong = async (trips: number): Promise<number> => {
+    await barrier(mesh, other);
+    const t0 = performance.now();
+    for (let i = 0; i < trips; i++) {
+      if (self === 0) {
+        mesh.send(1, 'ping', small);
+        await mesh.recv(1, 'pong');
+      } else {
+        await mesh.recv(0, 'ping');
+        mesh.send(0, 'pong', small);
+      }
     }
-  }
-  results.smallRoundTripMs = (performance.now() - t0) / trips;
+    return (performance.now() - t0) / trips;
+  };
+  await pingPong(1000); // warm-up (JIT)
+  results.smallRoundTripMs = await pingPong(3000);
 
   // one way: P0 sends, P1 acknowledges with a small message (timed at P0)
   for (let r = 0; r < init.reps + 1; r++) {

@@ -99,7 +99,8 @@ export interface Mesh {
   readonly partyCount: number;
   /**
    * Queue a message to a peer. Messages with the same (peer, tag) are
-   * numbered 0, 1, 2, ... and must be received in that order.
+   * numbered 0, 1, 2, ... and must be received in that order. The payload
+   * is sent without copying: do not modify it afterwards.
    */
   send(to: PartyId, tag: string, payload: ArrayBufferView | null, opts?: SendOptions): void;
   /** Next message with this tag from this peer; rejects on timeout, peer loss or a malformed frame. */

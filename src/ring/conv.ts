@@ -12,7 +12,9 @@
  *   dX   = col2im(W^T * dY)
  * (see gemm's transA / transB options).
  */
-import { copyIn, copyOut, GEMM_ACCUMULATE, GEMM_TRANS_A, GEMM_TRANS_B, kernels, reserve, u64View } from './wasm/kernels.js';
+import {
+  copyIn, copyOut, GEMM_ACCUMULATE, GEMM_TRANS_A, GEMM_TRANS_B, gemmScratchBytes, kernels, packedBytesA, packedBytesB, reserve, u64View,
+} from './wasm/kernels.js';
 import { type Shape } from './tensor.js';
 
 export interface Conv2dOptions {
@@ -192,17 +194,18 @@ export function conv2d(
   if (K === 0) return { data: out, shape };
   const nb = chunkImages(g, K, opts);
   const cols = nb * HW;
-  const [px, pw, pcols, pprod, pperm, scratch] = reserve(
-    x.byteLength, w.byteLength, K * cols * 8, g.Co * cols * 8, g.Co * cols * 8,
-    kernels.gemmScratchBytes(g.Co, K, cols),
+  // im2col writes straight into the packed-B layout, a few rows at a time.
+  const [px, pw, prow, ppacked, pprod, pperm, scratch] = reserve(
+    x.byteLength, w.byteLength, kernels.im2colPackRows() * cols * 8, packedBytesB(K, cols), g.Co * cols * 8, g.Co * cols * 8,
+    packedBytesA(g.Co, K),
   );
   copyIn(x, px!);
   copyIn(w, pw!);
   for (let n0 = 0; n0 < g.N; n0 += nb) {
     const nc = Math.min(nb, g.N - n0);
     const k = nc * HW;
-    kernels.im2col(px!, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, n0, nc, pcols!);
-    kernels.gemm(pw!, pcols!, pprod!, g.Co, K, k, 0, scratch!);
+    kernels.im2colPacked(px!, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, n0, nc, prow!, ppacked!);
+    kernels.gemmPackedB(pw!, ppacked!, pprod!, g.Co, K, k, 0, scratch!);
     if (nc === 1) {
       out.set(u64View(pprod!, g.Co * HW), n0 * g.Co * HW);
     } else {
@@ -216,6 +219,7 @@ export function conv2d(
 /** Images per chunk so that a [K, nb*HW] column matrix stays within the budget. */
 function chunkImages(g: ConvGeometry, K: number, opts: Conv2dOptions): number {
   const budget = opts.maxColumnElements ?? DEFAULT_COLUMN_ELEMENTS;
+  if (!(budget > 0)) throw new RangeError(`conv2d: maxColumnElements must be positive, got ${budget}`);
   return Math.max(1, Math.min(g.N, Math.floor(budget / Math.max(1, K * g.Ho * g.Wo))));
 }
 
@@ -240,7 +244,7 @@ export function conv2dBackwardWeights(
   const cols = nb * HW;
   const [px, pdy, pcols, pdyT, pdw, scratch] = reserve(
     x.byteLength, dy.byteLength, K * cols * 8, g.Co * cols * 8, dw.byteLength,
-    kernels.gemmScratchBytes(g.Co, cols, K),
+    gemmScratchBytes(g.Co, cols, K),
   );
   copyIn(x, px!);
   copyIn(dy, pdy!);
@@ -275,7 +279,7 @@ export function conv2dBackwardInput(
   const cols = nb * HW;
   const [pw, pdy, pdyT, pdcols, pdx, scratch] = reserve(
     w.byteLength, dy.byteLength, g.Co * cols * 8, K * cols * 8, dx.byteLength,
-    kernels.gemmScratchBytes(K, g.Co, cols),
+    gemmScratchBytes(K, g.Co, cols),
   );
   copyIn(w, pw!);
   copyIn(dy, pdy!);

@@ -2,7 +2,7 @@
  * Matrix products over Z_2^64 on row-major BigUint64Array matrices, backed by
  * the WebAssembly SIMD kernel (src/ring/assembly/kernels.ts).
  */
-import { copyIn, copyOut, GEMM_ACCUMULATE, GEMM_TRANS_A, GEMM_TRANS_B, kernels, reserve } from './wasm/kernels.js';
+import { copyIn, copyOut, GEMM_ACCUMULATE, GEMM_TRANS_A, GEMM_TRANS_B, gemmScratchBytes, kernels, reserve } from './wasm/kernels.js';
 
 export interface GemmOptions {
   /** `a` holds A^T, stored row-major as [n x m]. */
@@ -42,7 +42,7 @@ export function gemm(
   if (opts.accumulate && out === undefined) throw new RangeError('matmul: accumulate needs an output to add into');
   const c = out ?? new BigUint64Array(m * k);
   if (m === 0 || k === 0) return c;
-  const [pa, pb, pc, scratch] = reserve(a.byteLength, b.byteLength, c.byteLength, kernels.gemmScratchBytes(m, n, k));
+  const [pa, pb, pc, scratch] = reserve(a.byteLength, b.byteLength, c.byteLength, gemmScratchBytes(m, n, k));
   copyIn(a, pa!);
   copyIn(b, pb!);
   let flags = 0;

@@ -1,7 +1,7 @@
 // Ring kernels over Z_2^64, compiled by scripts/build-wasm.mjs with
 // AssemblyScript (-O3, SIMD, stub runtime). Every buffer lives in linear
 // memory above __heap_base and is laid out by the TypeScript side
-// (src/ring/wasm/memory.ts); nothing here allocates.
+// (src/ring/wasm/kernels.ts); nothing here allocates.
 //
 // Matrix product technique (DESIGN.md "Numbers"): each 64-bit value is split
 // into 32-bit halves a = ah*2^32 + al. Modulo 2^64,
@@ -109,16 +109,23 @@ function packB(b: usize, n: i32, k: i32, trans: bool, out: usize): void {
   const fullPanels = k >> 2;
   const panelStride = <usize>n << 5;
   if (!trans) {
-    // Row p of B, 4 columns at a time -> [lo x4][hi x4] of panel jp, depth p.
-    for (let p = 0; p < n; p++) {
-      const row = b + ((<usize>p * <usize>k) << 3);
-      let q = out + (<usize>p << 5);
+    // Rows p of B, 4 columns at a time -> [lo x4][hi x4] of panel jp, depth
+    // p; PB rows per sweep so each panel receives PB*32 contiguous bytes.
+    const PB = 8;
+    const rowBytes = <usize>k << 3;
+    for (let p0 = 0; p0 < n; p0 += PB) {
+      const p1 = min(n, p0 + PB);
       for (let jp = 0; jp < fullPanels; jp++) {
-        const v0 = v128.load(row + (<usize>jp << 5));
-        const v1 = v128.load(row + (<usize>jp << 5), 16);
-        v128.store(q, i32x4.shuffle(v0, v1, 0, 2, 4, 6));
-        v128.store(q, i32x4.shuffle(v0, v1, 1, 3, 5, 7), 16);
-        q += panelStride;
+        let src = b + <usize>p0 * rowBytes + (<usize>jp << 5);
+        let q = out + <usize>jp * panelStride + (<usize>p0 << 5);
+        for (let p = p0; p < p1; p++) {
+          const v0 = v128.load(src);
+          const v1 = v128.load(src, 16);
+          v128.store(q, i32x4.shuffle(v0, v1, 0, 2, 4, 6));
+          v128.store(q, i32x4.shuffle(v0, v1, 1, 3, 5, 7), 16);
+          src += rowBytes;
+          q += 32;
+        }
       }
     }
   } else {
@@ -245,23 +252,8 @@ function packB(b: usize, n: i32, k: i32, trans: bool, out: usize): void {
   }
 }
 
-/**
- * C (m x k) = A (m x n) * B (n x k) mod 2^64, or C += A*B with
- * FLAG_ACCUMULATE. FLAG_TRANS_A: `a` holds A^T as [n x m]; FLAG_TRANS_B:
- * `b` holds B^T as [k x n]. `scratch` must have gemmScratchBytes(m, n, k)
- * bytes, 16-aligned. `c` must not overlap `a`, `b` or `scratch`.
- */
-export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32, scratch: usize): void {
-  if (m <= 0 || k <= 0) return;
-  const accumulate = (flags & FLAG_ACCUMULATE) != 0;
-  if (n <= 0) {
-    if (!accumulate) memory.fill(c, 0, <usize>m * <usize>k << 3);
-    return;
-  }
-  const pa = scratch;
-  const pb = scratch + packedABytes(m, n);
-  packA(a, m, n, (flags & FLAG_TRANS_A) != 0, pa);
-  packB(b, n, k, (flags & FLAG_TRANS_B) != 0, pb);
+// Product over packed operands: C (m x k) = A * B, or C += A * B.
+function gemmPacked(pa: usize, pb: usize, c: usize, m: i32, n: i32, k: i32, accumulate: bool): void {
   const pairs = (m + 1) >> 1;
   const panels = (k + 3) >> 2;
   const pairBlock = MC >> 1;
@@ -279,6 +271,50 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags
       }
     }
   }
+}
+
+/**
+ * C (m x k) = A (m x n) * B (n x k) mod 2^64, or C += A*B with
+ * FLAG_ACCUMULATE. FLAG_TRANS_A: `a` holds A^T as [n x m]; FLAG_TRANS_B:
+ * `b` holds B^T as [k x n]. `scratch` must have gemmScratchBytes(m, n, k)
+ * bytes, 16-aligned. `c` must not overlap `a`, `b` or `scratch`.
+ */
+export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32, scratch: usize): void {
+  if (m <= 0 || k <= 0) return;
+  const accumulate = (flags & FLAG_ACCUMULATE) != 0;
+  if (n <= 0) {
+    if (!accumulate) memory.fill(c, 0, <usize>m * <usize>k << 3);
+    return;
+  }
+  const pa = scratch;
+  const pb = scratch + packedABytes(m, n);
+  packA(a, m, n, (flags & FLAG_TRANS_A) != 0, pa);
+  packB(b, n, k, (flags & FLAG_TRANS_B) != 0, pb);
+  gemmPacked(pa, pb, c, m, n, k, accumulate);
+}
+
+/** Bytes of a packed A (m x n) or packed B (n x k). */
+export function packedBytesA(m: i32, n: i32): usize {
+  return packedABytes(m, n);
+}
+
+export function packedBytesB(n: i32, k: i32): usize {
+  return packedBBytes(n, k);
+}
+
+/**
+ * As gemm, with B already packed (by im2colPacked); `scratch` needs
+ * packedBytesA(m, n) bytes. Only FLAG_TRANS_A and FLAG_ACCUMULATE apply.
+ */
+export function gemmPackedB(a: usize, pb: usize, c: usize, m: i32, n: i32, k: i32, flags: i32, scratch: usize): void {
+  if (m <= 0 || k <= 0) return;
+  const accumulate = (flags & FLAG_ACCUMULATE) != 0;
+  if (n <= 0) {
+    if (!accumulate) memory.fill(c, 0, <usize>m * <usize>k << 3);
+    return;
+  }
+  packA(a, m, n, (flags & FLAG_TRANS_A) != 0, scratch);
+  gemmPacked(scratch, pb, c, m, n, k, accumulate);
 }
 
 // ---------------------------------------------------------------------------
@@ -303,6 +339,39 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags
   return min(Wo, t / sw + 1);
 }
 
+// One row (c, ky, kx) of the column matrix: nc*Ho*Wo values at dst.
+@inline function im2colRow(
+  x: usize, C: i32, H: i32, W: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  Ho: i32, Wo: i32, ch: i32, ky: i32, kx: i32, n0: i32, nc: i32, dst: usize,
+): void {
+  const rowBytes = <usize>Wo << 3;
+  const lo = validLo(pw, kx, sw);
+  const hi = max(lo, validHi(W, pw, kx, sw, Wo));
+  for (let nn = 0; nn < nc; nn++) {
+    const plane = x + ((<usize>(n0 + nn) * <usize>C + <usize>ch) * <usize>H * <usize>W << 3);
+    for (let oy = 0; oy < Ho; oy++) {
+      const iy = oy * sh - ph + ky;
+      if (iy < 0 || iy >= H) {
+        memory.fill(dst, 0, rowBytes);
+      } else {
+        const src = plane + ((<usize>iy * <usize>W) << 3);
+        if (lo > 0) memory.fill(dst, 0, <usize>lo << 3);
+        if (hi < Wo) memory.fill(dst + (<usize>hi << 3), 0, <usize>(Wo - hi) << 3);
+        if (sw == 1) {
+          if (hi > lo) {
+            memory.copy(dst + (<usize>lo << 3), src + (<usize>(lo - pw + kx) << 3), <usize>(hi - lo) << 3);
+          }
+        } else {
+          for (let ox = lo; ox < hi; ox++) {
+            store<u64>(dst + (<usize>ox << 3), load<u64>(src + (<usize>(ox * sw - pw + kx) << 3)));
+          }
+        }
+      }
+      dst += rowBytes;
+    }
+  }
+}
+
 export function im2col(
   x: usize, C: i32, H: i32, W: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
@@ -311,37 +380,72 @@ export function im2col(
   const Ho = (H + 2 * ph - kh) / sh + 1;
   const Wo = (W + 2 * pw - kw) / sw + 1;
   const cols = <usize>nc * <usize>Ho * <usize>Wo;
-  const rowBytes = <usize>Wo << 3;
   for (let ch = 0; ch < C; ch++) {
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
         const row = (ch * kh + ky) * kw + kx;
-        const lo = validLo(pw, kx, sw);
-        const hi = max(lo, validHi(W, pw, kx, sw, Wo));
-        let dst = out + ((<usize>row * cols) << 3);
-        for (let nn = 0; nn < nc; nn++) {
-          const plane = x + ((<usize>(n0 + nn) * <usize>C + <usize>ch) * <usize>H * <usize>W << 3);
-          for (let oy = 0; oy < Ho; oy++) {
-            const iy = oy * sh - ph + ky;
-            if (iy < 0 || iy >= H) {
-              memory.fill(dst, 0, rowBytes);
-            } else {
-              const src = plane + ((<usize>iy * <usize>W) << 3);
-              if (lo > 0) memory.fill(dst, 0, <usize>lo << 3);
-              if (hi < Wo) memory.fill(dst + (<usize>hi << 3), 0, <usize>(Wo - hi) << 3);
-              if (sw == 1) {
-                if (hi > lo) {
-                  memory.copy(dst + (<usize>lo << 3), src + (<usize>(lo - pw + kx) << 3), <usize>(hi - lo) << 3);
-                }
-              } else {
-                for (let ox = lo; ox < hi; ox++) {
-                  store<u64>(dst + (<usize>ox << 3), load<u64>(src + (<usize>(ox * sw - pw + kx) << 3)));
-                }
-              }
-            }
-            dst += rowBytes;
-          }
+        im2colRow(x, C, H, W, sh, sw, ph, pw, Ho, Wo, ch, ky, kx, n0, nc, out + ((<usize>row * cols) << 3));
+      }
+    }
+  }
+}
+
+/** Rows per sweep of im2colPacked (its row buffer holds this many rows). */
+const IM2COL_PACK_ROWS: i32 = 4;
+
+export function im2colPackRows(): i32 {
+  return IM2COL_PACK_ROWS;
+}
+
+/**
+ * The column matrix [C*kh*kw, nc*Ho*Wo] written straight into gemm's packed-B
+ * layout (packedBytesB(C*kh*kw, nc*Ho*Wo) bytes at out), IM2COL_PACK_ROWS rows
+ * at a time through `rowBuf` (that many rows of nc*Ho*Wo u64), so the full
+ * matrix is never materialised.
+ */
+export function im2colPacked(
+  x: usize, C: i32, H: i32, W: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  n0: i32, nc: i32, rowBuf: usize, out: usize,
+): void {
+  const Ho = (H + 2 * ph - kh) / sh + 1;
+  const Wo = (W + 2 * pw - kw) / sw + 1;
+  const cols = nc * Ho * Wo;
+  const depth = C * kh * kw;
+  const fullPanels = cols >> 2;
+  const panelStride = <usize>depth << 5;
+  const rowBytes = <usize>cols << 3;
+  for (let p0 = 0; p0 < depth; p0 += IM2COL_PACK_ROWS) {
+    const p1 = min(depth, p0 + IM2COL_PACK_ROWS);
+    for (let p = p0; p < p1; p++) {
+      const kx = p % kw;
+      const ky = (p / kw) % kh;
+      const ch = p / (kw * kh);
+      im2colRow(x, C, H, W, sh, sw, ph, pw, Ho, Wo, ch, ky, kx, n0, nc, rowBuf + <usize>(p - p0) * rowBytes);
+    }
+    for (let jp = 0; jp < fullPanels; jp++) {
+      let src = rowBuf + (<usize>jp << 5);
+      let q = out + <usize>jp * panelStride + (<usize>p0 << 5);
+      for (let p = p0; p < p1; p++) {
+        const v0 = v128.load(src);
+        const v1 = v128.load(src, 16);
+        v128.store(q, i32x4.shuffle(v0, v1, 0, 2, 4, 6));
+        v128.store(q, i32x4.shuffle(v0, v1, 1, 3, 5, 7), 16);
+        src += rowBytes;
+        q += 32;
+      }
+    }
+    if (fullPanels << 2 < cols) {
+      const j0 = fullPanels << 2;
+      let q = out + <usize>fullPanels * panelStride + (<usize>p0 << 5);
+      for (let p = p0; p < p1; p++) {
+        const row = rowBuf + <usize>(p - p0) * rowBytes;
+        for (let c = 0; c < 4; c++) {
+          const v: u64 = j0 + c < cols ? load<u64>(row + (<usize>(j0 + c) << 3)) : 0;
+          store<u32>(q + (<usize>c << 2), <u32>v);
+          store<u32>(q + (<usize>c << 2), <u32>(v >>> 32), 16);
         }
+        q += 32;
       }
     }
   }
@@ -426,5 +530,69 @@ export function shrLogical(a: usize, len: i32, bits: i32, out: usize): void {
   for (; i < len; i++) {
     const o = <usize>i << 3;
     store<u64>(out + o, load<u64>(a + o) >>> (<u64>bits));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Fixed-point encode / decode (float64 <-> two's complement ring elements).
+// V8's Math.round and branchy JS are slow here; wasm has f64.floor, select
+// and direct f64 <-> i64 conversions.
+
+const TWO_63: f64 = 9223372036854775808.0;
+const TWO_51: f64 = 2251799813685248.0;
+// 1.5 * 2^52: adding it to an integer-valued |v| < 2^51 leaves v in the low
+// mantissa bits, so v's two's complement is bits(v + MAGIC) - bits(MAGIC).
+const MAGIC: f64 = 6755399441055744.0;
+const MAGIC_BITS: i64 = 0x4338000000000000;
+
+// One value at p: false if out of range (or NaN).
+@inline function encodeOne(p: usize, scale: f64): bool {
+  const x = load<f64>(p) * scale;
+  const fl = floor<f64>(x);
+  // round(x) = fl or fl + 1, so |fl| < 2^63 (doubles there step by 1024)
+  // is exactly |round(x)| < 2^63; NaN fails too.
+  if (!(fl < TWO_63 && fl > -TWO_63)) return false;
+  // No select: V8 lowers an f64 select to a branch, and these are random.
+  store<i64>(p, <i64>fl + <i64>(x - fl >= 0.5));
+  return true;
+}
+
+/**
+ * In place over `len` slots at `buf`: f64 x -> i64 round(x * scale), rounding
+ * to nearest with ties towards +infinity (Math.round). Returns -1, or the
+ * index of the first value whose rounded magnitude is >= 2^63 or that is NaN
+ * (slots from about that index on are left unconverted).
+ */
+export function encodeFixed(buf: usize, len: i32, scale: f64): i32 {
+  const vs = f64x2.splat(scale);
+  const half = f64x2.splat(0.5);
+  const lim = f64x2.splat(TWO_51);
+  const magic = f64x2.splat(MAGIC);
+  const magicBits = i64x2.splat(MAGIC_BITS);
+  let i = 0;
+  for (; i + 2 <= len; i += 2) {
+    const p = buf + (<usize>i << 3);
+    const x = f64x2.mul(v128.load(p), vs);
+    const fl = f64x2.floor(x);
+    if (i64x2.all_true(f64x2.lt(f64x2.abs(fl), lim))) {
+      // all-ones (-1) in lanes that round up
+      const up = f64x2.ge(f64x2.sub(x, fl), half);
+      const v = i64x2.sub(f64x2.add(fl, magic), magicBits);
+      v128.store(p, i64x2.sub(v, up));
+    } else {
+      if (!encodeOne(p, scale)) return i;
+      if (!encodeOne(p + 8, scale)) return i + 1;
+    }
+  }
+  if (i < len && !encodeOne(buf + (<usize>i << 3), scale)) return i;
+  return -1;
+}
+
+/** In place: i64 x -> f64 x * inv (inv = 2^-fracBits). */
+export function decodeFixed(buf: usize, len: i32, inv: f64): void {
+  let i = 0;
+  for (; i < len; i++) {
+    const p = buf + (<usize>i << 3);
+    store<f64>(p, <f64>load<i64>(p) * inv);
   }
 }

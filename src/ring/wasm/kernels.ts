@@ -26,7 +26,6 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export interface KernelExports {
   readonly memory: WasmMemory;
   heapBase(): number;
-  gemmScratchBytes(m: number, n: number, k: number): number;
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, flags: number, scratch: number): void;
   im2col(
     x: number, C: number, H: number, W: number,
@@ -38,9 +37,18 @@ export interface KernelExports {
     kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     n0: number, nc: number, x: number,
   ): void;
+  im2colPacked(
+    x: number, C: number, H: number, W: number,
+    kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+    n0: number, nc: number, rowBuf: number, out: number,
+  ): void;
+  im2colPackRows(): number;
+  gemmPackedB(a: number, packedB: number, c: number, m: number, n: number, k: number, flags: number, scratch: number): void;
   permute021(src: number, rows: number, nc: number, inner: number, dst: number): void;
   shrArith(a: number, len: number, bits: number, out: number): void;
   shrLogical(a: number, len: number, bits: number, out: number): void;
+  encodeFixed(buf: number, len: number, scale: number): number;
+  decodeFixed(buf: number, len: number, inv: number): void;
 }
 
 export const GEMM_TRANS_A = 1;
@@ -92,6 +100,26 @@ export function reserve(...sizes: number[]): number[] {
   return ptrs;
 }
 
+
+// Scratch sizes, computed here in float64 (exact) rather than by the wasm
+// exports, whose 32-bit arithmetic would wrap for oversized requests before
+// reserve() could reject them. Same formulas as src/ring/assembly/kernels.ts.
+
+/** Bytes of a packed A (m x n): row pairs x depth x 16 bytes. */
+export function packedBytesA(m: number, n: number): number {
+  return align16(Math.ceil(m / 2) * n * 16);
+}
+
+/** Bytes of a packed B (n x k): 4-column panels x depth x 32 bytes. */
+export function packedBytesB(n: number, k: number): number {
+  return align16(Math.ceil(k / 4) * n * 32);
+}
+
+/** Scratch bytes kernels.gemm needs. */
+export function gemmScratchBytes(m: number, n: number, k: number): number {
+  return packedBytesA(m, n) + packedBytesB(n, k);
+}
+
 /** Current size of the kernels' linear memory in bytes. */
 export function wasmMemoryBytes(): number {
   return kernels.memory.buffer.byteLength;
@@ -116,3 +144,16 @@ export function copyOut(ptr: number, len: number, out?: BigUint64Array): BigUint
   dst.set(u64View(ptr, len));
   return dst;
 }
+
+/**
+ * V8 first runs wasm functions with its baseline compiler and swaps in the
+ * optimised code only after they have run for a while; a first large product
+ * would otherwise run entirely on baseline code (~3x slower). One small
+ * product at load (about a millisecond) starts the optimising compile early.
+ */
+function warmUp(): void {
+  const n = 64;
+  const [a, b, c, scratch] = reserve(n * n * 8, n * n * 8, n * n * 8, gemmScratchBytes(n, n, n));
+  kernels.gemm(a!, b!, c!, n, n, n, 0, scratch!);
+}
+warmUp();

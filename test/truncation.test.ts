@@ -1,0 +1,102 @@
+/**
+ * Truncation share math (PROTOCOLS.md 3), unit-tested on the share level:
+ * the error distribution is floor(x / 2^d) + {0, 1}, and the wrap failure
+ * appears at the rate |x| / 2^64 the analysis gives: never for small |x|,
+ * measurably once |x| nears 2^64.
+ */
+import { describe, expect, it } from 'vitest';
+import { truncLocalShare, truncMaskedShare } from '../protocols/truncation.js';
+import { Prg } from '../src/ring/prg.js';
+
+const D = 16;
+const TWO64 = 1n << 64n;
+
+function toSigned(v: bigint): bigint {
+  return v >= 1n << 63n ? v - TWO64 : v;
+}
+
+/** floor(x / 2^D) for a signed bigint. */
+function floorShift(x: bigint): bigint {
+  return x >> BigInt(D); // BigInt >> is floor division for negatives too
+}
+
+/** Random signed x with |x| < 2^bits, as ring elements. */
+function valuesBelow(prg: Prg, n: number, bits: number): BigUint64Array {
+  const raw = prg.ring(n);
+  const out = new BigUint64Array(n);
+  const mask = (1n << BigInt(bits)) - 1n;
+  for (let i = 0; i < n; i++) {
+    const mag = raw[i]! & mask;
+    out[i] = BigInt.asUintN(64, raw[i]! >> 63n ? -mag : mag);
+  }
+  return out;
+}
+
+type Scheme = (x: BigUint64Array, prg: Prg) => BigUint64Array;
+
+/** SecureML: x0 uniform, x1 = x - x0, each holder shifts its own share. */
+const local: Scheme = (x, prg) => {
+  const x0 = prg.ring(x.length);
+  const x1 = x.map((v, i) => BigInt.asUintN(64, v - x0[i]!));
+  const t0 = truncLocalShare(x0, 0, D);
+  const t1 = truncLocalShare(x1, 1, D);
+  return t0.map((v, i) => BigInt.asUintN(64, v + t1[i]!));
+};
+
+/** Dealer-assisted: uniform r, s = r >> D shared as (s0, s1), c = x + r opened. */
+const dealer: Scheme = (x, prg) => {
+  const r = prg.ring(x.length);
+  const s1 = prg.ring(x.length);
+  const s0 = r.map((v, i) => BigInt.asUintN(64, (v >> BigInt(D)) - s1[i]!));
+  const c = x.map((v, i) => BigInt.asUintN(64, v + r[i]!));
+  const t0 = truncMaskedShare(c, s0, 0, D);
+  const t1 = truncMaskedShare(c, s1, 1, D);
+  return t0.map((v, i) => BigInt.asUintN(64, v + t1[i]!));
+};
+
+/** Errors result - floor(x / 2^D), as signed bigints. */
+function errors(x: BigUint64Array, result: BigUint64Array): bigint[] {
+  return Array.from(x, (v, i) => toSigned(BigInt.asUintN(64, result[i]! - BigInt.asUintN(64, floorShift(toSigned(v))))));
+}
+
+describe.each([
+  ['local (SecureML)', local],
+  ['dealer-assisted', dealer],
+] as const)('%s truncation', (_, scheme) => {
+  it('is floor(x / 2^d) + {0, 1} for |x| < 2^40, both values occurring', () => {
+    const prg = new Prg(new Uint8Array(16).fill(1));
+    const x = valuesBelow(prg, 100_000, 40);
+    const errs = errors(x, scheme(x, prg));
+    const counts = new Map<bigint, number>();
+    for (const e of errs) counts.set(e, (counts.get(e) ?? 0) + 1);
+    expect([...counts.keys()].sort()).toEqual([0n, 1n]);
+    // The carry e is 1 with probability (x mod 2^d) / 2^d on average ~ 1/2.
+    expect(counts.get(1n)! / errs.length).toBeGreaterThan(0.45);
+    expect(counts.get(1n)! / errs.length).toBeLessThan(0.55);
+  });
+
+  it('fails (huge error) at rate |x| / 2^64: about 1/16 for |x| = 2^60', () => {
+    const prg = new Prg(new Uint8Array(16).fill(2));
+    const n = 40_000;
+    const x = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) x[i] = i % 2 ? 1n << 60n : BigInt.asUintN(64, -(1n << 60n));
+    const errs = errors(x, scheme(x, prg));
+    const failures = errs.filter((e) => e !== 0n && e !== 1n);
+    // A failure is off by about 2^(64 - d), never a small amount.
+    for (const e of failures) expect(e < 0n ? -e : e).toBeGreaterThan(1n << BigInt(64 - D - 1));
+    const p = 1 / 16;
+    const sd = Math.sqrt(n * p * (1 - p));
+    expect(Math.abs(failures.length - n * p)).toBeLessThan(5 * sd);
+  });
+
+  it('bound check: the failure rate grows with |x| as predicted (2^56: 1/256, 2^52: 1/4096)', () => {
+    const prg = new Prg(new Uint8Array(16).fill(3));
+    const n = 200_000;
+    for (const bits of [56, 52]) {
+      const x = new BigUint64Array(n).fill(1n << BigInt(bits));
+      const failures = errors(x, scheme(x, prg)).filter((e) => e !== 0n && e !== 1n).length;
+      const p = 2 ** (bits - 64);
+      expect(Math.abs(failures - n * p), `|x| = 2^${bits}: ${failures} failures`).toBeLessThan(5 * Math.sqrt(n * p) + 1);
+    }
+  });
+});
