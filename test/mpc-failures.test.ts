@@ -14,9 +14,10 @@ import { packageRoot, RunError, startRun } from '../src/mpc/launcher.js';
 
 const LONG_JOB = { kind: 'protocol-check', cases: [{ op: 'mul', size: 2000 }], seed: 1, repeat: 1_000_000 };
 
-function exitOf(child: { exitCode: number | null; once(ev: 'exit', cb: () => void): unknown }): Promise<number | null> {
+/** Exit code once the child has ended (null if a signal ended it). */
+function exitOf(child: { exitCode: number | null; signalCode: string | null; once(ev: 'exit', cb: () => void): unknown }): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
     child.once('exit', () => resolve(child.exitCode));
   });
 }

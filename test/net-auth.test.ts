@@ -4,6 +4,7 @@
  * reason, while the real mesh keeps working.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -163,7 +164,7 @@ describe('net handshake', () => {
   });
 
   it('refuses garbage, text frames, oversized and unfinished handshakes', async () => {
-    const w = await watchedMesh(3, { handshakeTimeoutMs: 300 });
+    const w = await watchedMesh(3, { handshakeTimeoutMs: 1000 });
     const port = w.m.nodes[0]!.port;
     const expectRefused = async (act: (ws: WebSocket) => void, reason: string | RegExp, code = 1008) => {
       const ws = await dialRaw(port);
@@ -177,12 +178,24 @@ describe('net handshake', () => {
     await expectRefused((ws) => ws.send('{"k":"hello"}'), 'malformed handshake: text frame');
     await expectRefused((ws) => ws.send(encodeHandshake({ k: 'ok' })), "malformed handshake: expected 'hello', got \"ok\"");
     await expectRefused((ws) => ws.send(randomBytes(64 * 1024)), /more than 4096 bytes before completing the handshake|not msgpack/);
-    await expectRefused(() => {}, 'handshake not completed within 300 ms', 1013);
+    await expectRefused(() => {}, 'handshake not completed within 1000 ms', 1013);
     // a plain HTTP request is not a WebSocket; the server stays up
     const res = await fetch(`http://127.0.0.1:${port}/`).catch((e: Error) => e);
     expect(res instanceof Error || res.status >= 400).toBe(true);
-    await until(() => w.rejections[0]!.length >= 5);
-    expect(w.logs[0]!.some((l) => l.endsWith(': handshake not completed within 300 ms'))).toBe(true);
+    // a broken WebSocket upgrade request gets a 400 and is logged
+    const reply = await new Promise<string>((resolve) => {
+      const s = connect(port, '127.0.0.1', () =>
+        s.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: nope\r\n\r\n'),
+      );
+      let got = '';
+      s.on('data', (d) => (got += d.toString()));
+      s.on('close', () => resolve(got));
+      s.on('error', () => resolve(got));
+    });
+    expect(reply.startsWith('HTTP/1.1 400')).toBe(true);
+    await until(() => w.rejections[0]!.some((r) => r.reason.startsWith('bad WebSocket upgrade:')));
+    await until(() => w.rejections[0]!.length >= 6);
+    expect(w.logs[0]!.some((l) => l.endsWith(': handshake not completed within 1000 ms'))).toBe(true);
     await stillWorks(w.m);
     expect(w.fatal).toEqual([]);
   });

@@ -193,9 +193,23 @@ describe('net faults', () => {
     m.nodes[1]!.abort();
     m.nodes[1]!.abort();
     expect(((await own) as Error).message).toMatch(/mesh aborted while waiting for 'y' from P0/);
-    expect(((await waiting) as Error).message).toBe('P1 disconnected (code 1006)');
-    expect(fatal).toEqual(['P1 disconnected (code 1006)']);
+    expect(((await waiting) as Error).message).toBe('P1 disconnected (code 4000: P1 aborted)');
+    expect(fatal).toEqual(['P1 disconnected (code 4000: P1 aborted)']);
     await m.nodes[1]!.close(); // harmless after abort
+  });
+
+  it('in a cascade the root cause travels: P2 dies, P1 aborts, P0 hears why', async () => {
+    const m = await createLocalMesh(3);
+    cleanup.push(() => m.close());
+    const [p0, p1, p2] = m.nodes as [MeshNode, MeshNode, MeshNode];
+    const p0fatal: string[] = [];
+    p0.onFatal((e) => p0fatal.push(e.message));
+    p1.onFatal(() => p1.abort()); // what a party process does on a fatal error
+    // P2 vanishes towards P1 only (as if its link to P1 broke first)
+    (p2 as unknown as { links: { ws: { _socket: { destroy(): void } } }[] }).links[1]!.ws._socket.destroy();
+    const err = (await p0.recv(1, 'x').catch((e: Error) => e)) as Error;
+    expect(err.message).toBe('P1 disconnected (code 4000: P1 aborted: P2 disconnected (code 1006))');
+    expect(p0fatal[0]).toBe(err.message);
   });
 
   it('a frame bigger than maxPayloadBytes is refused by the ws layer as a fatal error', async () => {

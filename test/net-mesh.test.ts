@@ -185,6 +185,17 @@ describe('net mesh', () => {
     expect(sock(p0, 1).bytesWritten - w0).toBe(peerCounters(p0, 1, 'online').frameBytesSent);
     expect(sock(p1, 0).bytesRead - r1).toBe(peerCounters(p1, 0, 'online').frameBytesReceived);
 
+    // received counters move when recv() takes the message, not when it arrives
+    p1.send(0, 'ahead', new Uint8Array(64));
+    await p1.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    const before = peerCounters(p0, 1, 'online');
+    await p0.recv(1, 'ahead');
+    const after = peerCounters(p0, 1, 'online');
+    expect(after.payloadBytesReceived - before.payloadBytesReceived).toBe(64);
+    expect(after.messagesReceived - before.messagesReceived).toBe(1);
+    expect(after.frameBytesReceived - before.frameBytesReceived).toBe(frameBytes('ahead', 0, 64, 'online', 2, true));
+
     p0.resetStats();
     expect(peerCounters(p0, 1, 'online')).toEqual({
       payloadBytesSent: 0,
@@ -234,6 +245,19 @@ describe('net mesh', () => {
     // resetStats keeps the clock
     fresh[1].resetStats();
     expect(fresh[1].stats().rounds).toBe(2);
+  });
+
+  it('copy: true lets the caller reuse its array at once', async () => {
+    const { nodes } = await mesh(2);
+    const scratch = new Uint8Array(4 << 20).fill(1);
+    nodes[0]!.send(1, 'c', scratch, { copy: true });
+    scratch.fill(2);
+    nodes[0]!.send(1, 'c', scratch, { copy: true });
+    scratch.fill(3);
+    const a = await nodes[1]!.recv(0, 'c');
+    const b = await nodes[1]!.recv(0, 'c');
+    expect(a.payload!.every((x) => x === 1)).toBe(true);
+    expect(b.payload!.every((x) => x === 2)).toBe(true);
   });
 
   it('recv timeout names the peer and the tag', async () => {

@@ -58,8 +58,10 @@ const MAX_PENDING_HANDSHAKES = 16;
 const CLOSE_POLICY = 1008;
 const CLOSE_TRY_LATER = 1013;
 const CLOSE_NORMAL = 1000;
+/** Application close code: the sending party aborted (the reason says why). */
+const CLOSE_ABORTED = 4000;
 /** Grace period for a close handshake before the socket is destroyed. */
-const CLOSE_GRACE_MS = 1_000;
+const CLOSE_GRACE_MS = 2_000;
 
 export type MeshErrorKind = 'timeout' | 'malformed' | 'disconnected' | 'closed' | 'connect';
 
@@ -79,6 +81,8 @@ interface Envelope {
   msg: Message;
   depth: number;
   cls: TrafficClass;
+  /** Header + payload + WebSocket framing bytes of this message on the wire. */
+  frameBytes: number;
 }
 
 interface Waiter {
@@ -228,6 +232,9 @@ export class MeshNode implements Mesh {
   private connectState: { resolve: (m: Mesh) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
   private connectCalled = false;
   private closing = false;
+  private aborted = false;
+  /** First fatal error of any link: the cause an abort() passes on to the other peers. */
+  private firstFatal: MeshError | null = null;
   private closePromise: Promise<void> | null = null;
   private readonly dialTimers = new Set<NodeJS.Timeout>();
   /** Outgoing sockets still in the handshake. */
@@ -334,7 +341,7 @@ export class MeshNode implements Mesh {
       wss.on('wsClientError', (err: Error, socket: Duplex, req: IncomingMessage) => {
         this.reject({ remote: formatAddress(req.socket.remoteAddress, req.socket.remotePort), reason: `bad WebSocket upgrade: ${err.message}`, side: 'accept' });
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-        socket.destroy();
+        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
       });
     });
   }
@@ -444,6 +451,7 @@ export class MeshNode implements Mesh {
 
   private checkNotConnected(id: PartyId): PeerLink {
     const link = this.links[id]!;
+    if (link.state === 'failed') throw new FrameError(`P${id} already failed in this session; it cannot rejoin`);
     if (link.state !== 'pending') throw new FrameError(`duplicate connection: P${id} is already connected`);
     if (this.closing) throw new FrameError('this party is shutting down');
     return link;
@@ -629,7 +637,7 @@ export class MeshNode implements Mesh {
     clearTimeout(st.timer);
     st.reject(err);
     // Peers must see us go away (a disconnect), not an orderly end.
-    this.abort();
+    this.abort(err.message);
   }
 
   // ---------------------------------------------------------------- authenticated link
@@ -637,6 +645,7 @@ export class MeshNode implements Mesh {
   private attach(link: PeerLink, ws: WebSocket, tcp: Socket | null): void {
     link.ws = ws;
     link.tcp = tcp;
+    tcp?.setNoDelay(true); // ws does this too; small round trips must not wait for Nagle
     link.state = 'open';
     link.dialNote = '';
     ws.on('message', (data, isBinary) => this.onFrame(link, data, isBinary));
@@ -685,25 +694,30 @@ export class MeshNode implements Mesh {
   private arrived(link: PeerLink, h: MsgHeader, headerBytes: number, payload: Uint8Array | null): void {
     const masked = !link.weDial; // the peer dialed us: its frames are masked
     const plen = payload === null ? 0 : payload.byteLength;
-    const c = link.counters[h.c];
-    c.messagesReceived++;
-    c.payloadBytesReceived += plen;
-    c.frameBytesReceived += headerBytes + wsFramingOverhead(headerBytes, masked);
-    if (plen > 0) c.frameBytesReceived += plen + wsFramingOverhead(plen, masked);
-    const env: Envelope = { msg: { tag: h.t, seq: h.s, meta: h.m, payload }, depth: h.d, cls: h.c };
+    let frameBytes = headerBytes + wsFramingOverhead(headerBytes, masked);
+    if (plen > 0) frameBytes += plen + wsFramingOverhead(plen, masked);
+    const env: Envelope = { msg: { tag: h.t, seq: h.s, meta: h.m, payload }, depth: h.d, cls: h.c, frameBytes };
     const box = link.getInbox(h.t);
     const w = box.waiters.shift();
     if (w) {
       clearTimeout(w.timer);
-      w.resolve(this.take(env));
+      w.resolve(this.take(link, env));
     } else {
       box.queue.push(env);
     }
   }
 
-  /** Hand a message to recv(): this is when it advances the round clock. */
-  private take(env: Envelope): Message {
+  /**
+   * Hand a message to recv(). This is when it advances the round clock and
+   * when it is counted as received: a peer running ahead cannot leak its
+   * next messages into the traffic this party attributes to the current step.
+   */
+  private take(link: PeerLink, env: Envelope): Message {
     if (env.cls === 'online' && env.depth > this.clock) this.clock = env.depth;
+    const c = link.counters[env.cls];
+    c.messagesReceived++;
+    c.payloadBytesReceived += env.msg.payload === null ? 0 : env.msg.payload.byteLength;
+    c.frameBytesReceived += env.frameBytes;
     return env.msg;
   }
 
@@ -751,6 +765,7 @@ export class MeshNode implements Mesh {
     if (link.state === 'failed') return;
     link.state = 'failed';
     link.error = err;
+    this.firstFatal ??= err;
     link.pendingHeader = null;
     for (const box of link.inbox.values()) {
       if (dropQueued) box.queue.length = 0;
@@ -798,8 +813,9 @@ export class MeshNode implements Mesh {
     let bytes: Buffer | null = null;
     if (payload !== null && payload !== undefined) {
       if (!ArrayBuffer.isView(payload)) throw new Error('payload must be an ArrayBufferView or null');
-      // A view over the caller's memory: no copy.
+      // A view over the caller's memory: no copy (unless asked for).
       bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      if (opts?.copy) bytes = Buffer.from(bytes);
       if (bytes.byteLength > this.maxPayloadBytes) {
         throw new Error(`payload of ${bytes.byteLength} bytes exceeds maxPayloadBytes ${this.maxPayloadBytes}`);
       }
@@ -848,7 +864,7 @@ export class MeshNode implements Mesh {
     if (this.closing) return Promise.reject(new MeshError(`P${this.self}: recv '${tag}' from P${from} after close()`, from, 'closed'));
     const box = link.getInbox(tag);
     const env = box.queue.shift();
-    if (env) return Promise.resolve(this.take(env));
+    if (env) return Promise.resolve(this.take(link, env));
     if (link.state === 'failed') return Promise.reject(link.error!);
     if (link.state === 'bye') return Promise.reject(this.byeError(link, tag));
     return new Promise<Message>((resolve, reject) => {
@@ -909,7 +925,8 @@ export class MeshNode implements Mesh {
     }
     this.closing = true;
     this.stopEverythingPending('closed');
-    await withTimeout(this.flush().catch(() => {}), 5_000);
+    // Bounded like any wait on a peer: a peer that stops reading is a silent peer.
+    await withTimeout(this.flush().catch(() => {}), this.recvTimeoutMs);
     const closing: Promise<void>[] = [];
     for (const link of this.links) {
       if (link?.ws) closing.push(closeSocket(link.ws));
@@ -924,10 +941,26 @@ export class MeshNode implements Mesh {
    * Drop every connection at once, without a bye: peers see this party
    * disconnect. For a party that failed and must not look like a clean end.
    */
-  abort(): void {
+  abort(reason?: string): void {
+    if (this.aborted) return;
+    this.aborted = true;
     this.closing = true;
     this.stopEverythingPending('aborted');
-    for (const link of this.links) link?.ws?.terminate();
+    // Best effort: a close frame carrying the cause goes to the kernel before
+    // the socket is destroyed, so that in a cascade (P1 dies, P2 gives up)
+    // P0 learns the root cause: "P2 disconnected (code 4000: P2 aborted: P1 disconnected ...)".
+    const cause = reason ?? this.firstFatal?.message;
+    const text = closeReason(cause ? `P${this.self} aborted: ${cause}` : `P${this.self} aborted`);
+    for (const link of this.links) {
+      const ws = link?.ws;
+      if (!ws) continue;
+      try {
+        if (ws.readyState === WebSocket.OPEN) ws.close(CLOSE_ABORTED, text);
+      } catch {
+        /* the socket goes anyway */
+      }
+      ws.terminate();
+    }
     const wss = this.wss;
     this.wss = null;
     if (wss) wss.close();

@@ -66,6 +66,13 @@ export interface Message {
   payload: Uint8Array | null;
 }
 
+/**
+ * Sent counters move when send() queues a message; received counters move
+ * when recv() hands a message over (the moment the round clock moves), not
+ * when it arrives. So the difference of two stats() taken by one party around
+ * a protocol step counts exactly that step's messages, even if a peer is
+ * already sending the next step's.
+ */
 export interface TrafficCounters {
   payloadBytesSent: number;
   payloadBytesReceived: number;
@@ -92,6 +99,12 @@ export interface MeshStats {
 export interface SendOptions {
   meta?: unknown;
   cls?: TrafficClass;
+  /**
+   * Copy the payload before queuing it, so the caller may overwrite its array
+   * at once. Default false: the bytes go to the socket straight from the
+   * caller's memory (see Mesh.send).
+   */
+  copy?: boolean;
 }
 
 export interface Mesh {
@@ -100,7 +113,8 @@ export interface Mesh {
   /**
    * Queue a message to a peer. Messages with the same (peer, tag) are
    * numbered 0, 1, 2, ... and must be received in that order. The payload
-   * is sent without copying: do not modify it afterwards.
+   * is sent without copying: do not modify it afterwards (at least until
+   * flush() resolves), or pass { copy: true }. Throws if the peer is gone.
    */
   send(to: PartyId, tag: string, payload: ArrayBufferView | null, opts?: SendOptions): void;
   /** Next message with this tag from this peer; rejects on timeout, peer loss or a malformed frame. */
@@ -123,8 +137,10 @@ export interface Mesh {
    * Abrupt shutdown after a failure: drop every connection without a 'bye',
    * so peers see a disconnect (a fatal error naming this party), not a clean end.
    * Pending recv() calls reject. Safe to call more than once, or after close().
+   * The reason (default: this party's first fatal error, if any) travels in a
+   * best-effort close frame, so peers' errors can name the root cause.
    */
-  abort(): void;
+  abort(reason?: string): void;
   /**
    * Fatal errors that arrive while no recv() is waiting (peer died, malformed
    * frame): the run must end. The party process exits non-zero on this.
