@@ -13,11 +13,11 @@
  * bits unless { truncate: false }.
  */
 import type { Context } from '../src/mpc/context.js';
-import type { CorrelationSpec } from '../src/mpc/correlations.js';
+import { elementwiseChunks, type ChunkSpan, type CorrelationSpec } from '../src/mpc/correlations.js';
 import { assertSameShape, Shared } from '../src/mpc/shared.js';
 import { add, conv2d as ringConv2d, conv2dOutputShape, matmul as ringMatmul, matmulAccumulate, mul as ringMul, sub } from '../src/ring/index.js';
 import type { Shape } from '../src/ring/tensor.js';
-import { exchange } from './sharing.js';
+import { exchange, ringView } from './sharing.js';
 import { truncate } from './truncation.js';
 
 export interface ProductOptions {
@@ -38,11 +38,6 @@ interface Bilinear {
   apply(u: BigUint64Array, v: BigUint64Array): BigUint64Array;
   /** out += op(u, v). */
   accumulate(out: BigUint64Array, u: BigUint64Array, v: BigUint64Array): void;
-  /**
-   * Optional fused form of the whole combine step (elementwise ops): given
-   * both holders' masked values, write z_i into c.
-   */
-  combine?(c: BigUint64Array, mine: BigUint64Array, theirs: BigUint64Array, x: BigUint64Array, y: BigUint64Array, p0: boolean): void;
 }
 
 /** The triple's input shares as one contiguous buffer (they are drawn that way), to mask in place and send as one message. */
@@ -70,22 +65,50 @@ async function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: Pr
     const mine = contiguous([a, b]);
     const theirs = await exchange(ctx, `beaver.${op.name}`, mine);
     const c = triple.output;
-    const p0 = ctx.id === 0;
-    if (op.combine) {
-      op.combine(c, mine, theirs, x.share, y.share, p0);
-    } else {
-      // `mine` is still being sent (zero-copy): sum into the received buffer instead.
-      const opened = add(mine, theirs, theirs);
-      const eps = opened.subarray(0, a.length);
-      const delta = opened.subarray(a.length);
-      op.accumulate(c, eps, p0 ? sub(y.share, delta) : y.share);
-      op.accumulate(c, x.share, delta);
-    }
+    // `mine` is still being sent (zero-copy): sum into the received buffer instead.
+    const opened = add(mine, theirs, theirs);
+    const eps = opened.subarray(0, a.length);
+    const delta = opened.subarray(a.length);
+    op.accumulate(c, eps, ctx.id === 0 ? sub(y.share, delta) : y.share);
+    op.accumulate(c, x.share, delta);
     z = new Shared(c, op.outShape, fracBits);
   }
-  if (opts.truncate === false) return z;
-  // Beaver outputs are fresh re-sharings (c's shares are uniform), so no re-randomising.
-  return truncate(ctx, z, y.fracBits, { fresh: true });
+  return finish(ctx, z, y.fracBits, opts);
+}
+
+function finish(ctx: Context, z: Shared, bits: number, opts: ProductOptions): Promise<Shared> {
+  if (opts.truncate === false) return Promise.resolve(z);
+  // Beaver outputs are fresh re-sharings (c's shares are uniform), so no
+  // re-randomising; z is our own temporary, so shift it in place.
+  return truncate(ctx, z, bits, { fresh: true, inPlace: true });
+}
+
+/**
+ * Chunked opening for elementwise products: mask chunk j + 1 and send it
+ * before waiting for the peer's chunk j, then combine chunk j. Computing,
+ * the socket copies and the peer's work overlap; it is still one round.
+ * `mask` returns the contiguous masked values of a chunk (sent zero-copy,
+ * so not modified afterwards).
+ */
+async function exchangeChunks(
+  ctx: Context,
+  tag: string,
+  spans: ChunkSpan[],
+  mask: (span: ChunkSpan) => BigUint64Array,
+  combine: (span: ChunkSpan, mine: BigUint64Array, theirs: BigUint64Array) => void,
+): Promise<void> {
+  const sendChunk = (span: ChunkSpan): BigUint64Array => {
+    const masked = mask(span);
+    ctx.mesh.send(ctx.peer, tag, masked);
+    return masked;
+  };
+  let next = sendChunk(spans[0]!);
+  for (let j = 0; j < spans.length; j++) {
+    const mine = next;
+    if (j + 1 < spans.length) next = sendChunk(spans[j + 1]!);
+    const msg = await ctx.mesh.recv(ctx.peer, tag);
+    combine(spans[j]!, mine, ringView(msg.payload, mine.length, `chunk ${j} of '${tag}' from P${ctx.peer}`));
+  }
 }
 
 /** Elementwise z_i = c_i + eps (y_i - [p0] delta) + x_i delta in one pass. */
@@ -105,21 +128,32 @@ function combineElementwise(c: BigUint64Array, mine: BigUint64Array, theirs: Big
   }
 }
 
-function accumulateProduct(out: BigUint64Array, u: BigUint64Array, v: BigUint64Array): void {
-  for (let i = 0; i < out.length; i++) out[i] = out[i]! + u[i]! * v[i]!;
-}
-
-/** Elementwise product. */
-export function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {}): Promise<Shared> {
+/**
+ * Elementwise product. The triple's (a, b) is one buffer interleaved by
+ * chunk (see ELEMENTWISE_CHUNK): masking chunk j in place gives the
+ * contiguous message [eps_j | delta_j].
+ */
+export async function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {}): Promise<Shared> {
   assertSameShape('mul', x.shape, y.shape);
-  return beaver(ctx, x, y, {
-    name: 'mul',
-    spec: { kind: 'mul', n: x.size },
-    outShape: x.shape,
-    apply: (u, v) => ringMul(u, v),
-    accumulate: accumulateProduct,
-    combine: combineElementwise,
-  }, opts);
+  const fracBits = x.fracBits + y.fracBits;
+  if (ctx.isPlain) return finish(ctx, x.with(ringMul(x.share, y.share), fracBits), y.fracBits, opts);
+  const n = x.size;
+  const triple = await ctx.dealer.take({ kind: 'mul', n });
+  const ab = triple.inputs[0]!;
+  const c = triple.output;
+  const p0 = ctx.id === 0;
+  await exchangeChunks(ctx, 'beaver.mul', elementwiseChunks(n, 2),
+    ({ start, length, offset }) => {
+      const end = start + length;
+      sub(x.share.subarray(start, end), ab.subarray(offset, offset + length), ab.subarray(offset, offset + length));
+      sub(y.share.subarray(start, end), ab.subarray(offset + length, offset + 2 * length), ab.subarray(offset + length, offset + 2 * length));
+      return ab.subarray(offset, offset + 2 * length);
+    },
+    ({ start, length }, mine, theirs) => {
+      const end = start + length;
+      combineElementwise(c.subarray(start, end), mine, theirs, x.share.subarray(start, end), y.share.subarray(start, end), p0);
+    });
+  return finish(ctx, x.with(c, fracBits), y.fracBits, opts);
 }
 
 /** Matrix product of [m, n] by [n, k]. */
@@ -156,31 +190,29 @@ export function conv2d(ctx: Context, x: Shared, w: Shared, opts: Conv2dOptions =
 }
 
 /**
- * x^2 with a dealer pair (a, a^2): open eps = x - a only (|x| elements);
- * with a_i = x_i - eps_i, z_i = c_i + 2 eps x_i - [i = 0] eps^2.
+ * x^2 with a dealer pair (a, a^2): open eps = x - a only (|x| elements,
+ * chunked as mul); with a_i = x_i - eps_i, z_i = c_i + 2 eps x_i - [i = 0] eps^2.
  */
 export async function square(ctx: Context, x: Shared, opts: ProductOptions = {}): Promise<Shared> {
   const fracBits = 2 * x.fracBits;
-  let z: Shared;
-  if (ctx.isPlain) {
-    z = x.with(ringMul(x.share, x.share), fracBits);
-  } else {
-    const pair = await ctx.dealer.take({ kind: 'square', n: x.size });
-    const [a] = pair.inputs as [BigUint64Array];
-    sub(x.share, a, a);
-    const theirs = await exchange(ctx, 'beaver.square', a);
-    const c = pair.output;
-    const xs = x.share;
-    if (ctx.id === 0) {
-      for (let i = 0; i < c.length; i++) {
-        const e = a[i]! + theirs[i]!;
-        c[i] = c[i]! + e * (xs[i]! + xs[i]! - e);
+  if (ctx.isPlain) return finish(ctx, x.with(ringMul(x.share, x.share), fracBits), x.fracBits, opts);
+  const pair = await ctx.dealer.take({ kind: 'square', n: x.size });
+  const a = pair.inputs[0]!;
+  const c = pair.output;
+  const xs = x.share;
+  const p0 = ctx.id === 0;
+  await exchangeChunks(ctx, 'beaver.square', elementwiseChunks(x.size, 1),
+    ({ start, length }) => sub(xs.subarray(start, start + length), a.subarray(start, start + length), a.subarray(start, start + length)),
+    ({ start, length }, mine, theirs) => {
+      const end = start + length;
+      if (p0) {
+        for (let i = start; i < end; i++) {
+          const e = mine[i - start]! + theirs[i - start]!;
+          c[i] = c[i]! + e * (xs[i]! + xs[i]! - e);
+        }
+      } else {
+        for (let i = start; i < end; i++) c[i] = c[i]! + (mine[i - start]! + theirs[i - start]!) * (xs[i]! + xs[i]!);
       }
-    } else {
-      for (let i = 0; i < c.length; i++) c[i] = c[i]! + (a[i]! + theirs[i]!) * (xs[i]! + xs[i]!);
-    }
-    z = x.with(c, fracBits);
-  }
-  if (opts.truncate === false) return z;
-  return truncate(ctx, z, x.fracBits, { fresh: true });
+    });
+  return finish(ctx, x.with(c, fracBits), x.fracBits, opts);
 }

@@ -14,13 +14,15 @@
  */
 import type { Context, TruncationMode } from '../src/mpc/context.js';
 import type { Shared } from '../src/mpc/shared.js';
-import { add, neg, shrArith, shrLogical, sub } from '../src/ring/index.js';
+import { add, neg, shrArith, shrArithCeil, shrLogical, sub } from '../src/ring/index.js';
 import { open } from './sharing.js';
 
 export interface TruncateOptions {
   mode?: TruncationMode;
   /** Shares are already fresh uniform re-sharings (e.g. a Beaver output): skip re-randomising. */
   fresh?: boolean;
+  /** The caller gives up x: local truncation may overwrite its share. */
+  inPlace?: boolean;
 }
 
 function checkBits(x: Shared, bits: number): void {
@@ -29,11 +31,8 @@ function checkBits(x: Shared, bits: number): void {
 }
 
 /** The SecureML local rule for one holder's share. */
-export function truncLocalShare(share: BigUint64Array, holder: 0 | 1, bits: number): BigUint64Array {
-  if (holder === 0) return shrArith(share, bits);
-  const t = neg(share);
-  shrArith(t, bits, t);
-  return neg(t, t);
+export function truncLocalShare(share: BigUint64Array, holder: 0 | 1, bits: number, out?: BigUint64Array): BigUint64Array {
+  return holder === 0 ? shrArith(share, bits, out) : shrArithCeil(share, bits, out);
 }
 
 /** Truncate by `bits` (default: the context's f). The result has x.fracBits - bits fractional bits. */
@@ -49,7 +48,7 @@ export async function truncate(ctx: Context, x: Shared, bits = ctx.fracBits, opt
       const rho = ctx.common.ring(x.size);
       share = ctx.id === 0 ? add(share, rho, rho) : sub(share, rho, rho);
     }
-    return x.with(truncLocalShare(share, ctx.id, bits), fracBits);
+    return x.with(truncLocalShare(share, ctx.id, bits, opts.inPlace ? share : undefined), fracBits);
   }
   const pair = await ctx.dealer.take({ kind: 'trunc', n: x.size, bits });
   const [r] = pair.inputs as [BigUint64Array];

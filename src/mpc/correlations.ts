@@ -28,10 +28,44 @@ export interface CorrelationShares {
 /** Largest correlation the dealer accepts in one request (elements per tensor). */
 export const MAX_CORRELATION_ELEMENTS = 1 << 27;
 
+/**
+ * Elementwise products are exchanged in chunks so that computing, sending
+ * and combining overlap (1 round still: every chunk has the same depth).
+ * The 'mul' triple's single input is laid out chunk by chunk as
+ * [a_0 | b_0 | a_1 | b_1 | ...], so that each chunk's masked (eps, delta)
+ * is one contiguous message after masking in place.
+ */
+export const ELEMENTWISE_CHUNK = 1 << 16;
+
+export interface ChunkSpan {
+  /** First element of the chunk in the operands. */
+  start: number;
+  length: number;
+  /** Offset of the chunk's a part in the interleaved buffer (b follows at + length). */
+  offset: number;
+}
+
+export function elementwiseChunks(n: number, parts: number): ChunkSpan[] {
+  const spans: ChunkSpan[] = [];
+  for (let start = 0; start < n; start += ELEMENTWISE_CHUNK) {
+    const length = Math.min(ELEMENTWISE_CHUNK, n - start);
+    spans.push({ start, length, offset: parts * start });
+  }
+  return spans;
+}
+
+function interleavedProduct(ab: BigUint64Array, n: number): BigUint64Array {
+  const c = new BigUint64Array(n);
+  for (const { start, length, offset } of elementwiseChunks(n, 2)) {
+    mul(ab.subarray(offset, offset + length), ab.subarray(offset + length, offset + 2 * length), c.subarray(start, start + length));
+  }
+  return c;
+}
+
 function inputSizes(spec: CorrelationSpec): number[] {
   switch (spec.kind) {
     case 'mul':
-      return [spec.n, spec.n];
+      return [2 * spec.n];
     case 'square':
     case 'trunc':
       return [spec.n];
@@ -59,7 +93,7 @@ export function outputSize(spec: CorrelationSpec): number {
 function evaluate(spec: CorrelationSpec, v: BigUint64Array[]): BigUint64Array {
   switch (spec.kind) {
     case 'mul':
-      return mul(v[0]!, v[1]!);
+      return interleavedProduct(v[0]!, spec.n);
     case 'square':
       return mul(v[0]!, v[0]!);
     case 'matmul':

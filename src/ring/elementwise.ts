@@ -183,6 +183,11 @@ export function shrArith(a: BigUint64Array, bits: number, out?: BigUint64Array):
   return shift('shrArith', kernels.shrArith, a, bits, out);
 }
 
+/** -((-a) >>arith bits): ceil(a / 2^bits) of the signed value, in one pass. */
+export function shrArithCeil(a: BigUint64Array, bits: number, out?: BigUint64Array): BigUint64Array {
+  return shift('shrArithCeil', kernels.shrArithCeil, a, bits, out);
+}
+
 /** Logical right shift by `bits` (0..63), zero fill. */
 export function shrLogical(a: BigUint64Array, bits: number, out?: BigUint64Array): BigUint64Array {
   return shift('shrLogical', kernels.shrLogical, a, bits, out);

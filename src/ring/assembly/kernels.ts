@@ -520,6 +520,20 @@ export function shrArith(a: usize, len: i32, bits: i32, out: usize): void {
   }
 }
 
+/** -((-a) >> bits), i.e. ceil(a / 2^bits) for the signed value: P1's SecureML truncation in one pass. */
+export function shrArithCeil(a: usize, len: i32, bits: i32, out: usize): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 3;
+    v128.store(out + o, i64x2.neg(i64x2.shr_s(i64x2.neg(v128.load(a + o)), bits)));
+    v128.store(out + o, i64x2.neg(i64x2.shr_s(i64x2.neg(v128.load(a + o, 16)), bits)), 16);
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 3;
+    store<i64>(out + o, -((-load<i64>(a + o)) >> (<i64>bits)));
+  }
+}
+
 export function shrLogical(a: usize, len: i32, bits: i32, out: usize): void {
   let i = 0;
   for (; i + 4 <= len; i += 4) {

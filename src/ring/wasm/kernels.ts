@@ -46,6 +46,7 @@ export interface KernelExports {
   gemmPackedB(a: number, packedB: number, c: number, m: number, n: number, k: number, flags: number, scratch: number): void;
   permute021(src: number, rows: number, nc: number, inner: number, dst: number): void;
   shrArith(a: number, len: number, bits: number, out: number): void;
+  shrArithCeil(a: number, len: number, bits: number, out: number): void;
   shrLogical(a: number, len: number, bits: number, out: number): void;
   encodeFixed(buf: number, len: number, scale: number): number;
   decodeFixed(buf: number, len: number, inv: number): void;
