@@ -3,7 +3,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { TruncationMode } from '../mpc/context.js';
 import { runSession } from '../mpc/launcher.js';
 import { BENCH_OPS, type ArithOp } from '../jobs/index.js';
-import type { BenchArithOutput } from '../jobs/bench-arith.js';
+import { benchArith, type BenchArithOutput } from '../jobs/bench-arith.js';
+import { Context } from '../mpc/context.js';
 import { snapshotOf } from '../mpc/traffic.js';
 
 interface Args {
@@ -14,11 +15,13 @@ interface Args {
   trunc: TruncationMode;
   fracBits: number;
   seed: number;
+  emulate: boolean;
   json: boolean;
 }
 
 export interface BenchArithReport {
   op: ArithOp;
+  /** 2 or 3; 1 for --emulate (one-party plaintext context). */
   parties: number;
   size: number;
   fracBits: number;
@@ -43,11 +46,21 @@ function median(xs: number[]): number {
 }
 
 export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchArithReport> {
+  const job = { kind: 'bench-arith', op: args.op, size: args.size, reps: args.reps, seed: args.seed } as const;
+  if (args.emulate) {
+    const out = await benchArith(Context.plain({ fracBits: args.fracBits, truncation: args.trunc }), job);
+    const seconds = median(out.onlineSeconds);
+    return {
+      op: args.op, parties: 1, size: args.size, fracBits: args.fracBits, truncation: args.trunc, reps: args.reps,
+      maxAbsError: out.maxAbsError!, seconds, offlineSeconds: 0, secondsWithDealer: seconds,
+      perParty: [], dealer: { bytesSent: 0, bytesReceived: 0 }, expected: { bytesPerParty: 0, rounds: 0 },
+    };
+  }
   const run = await runSession({
     mode: args.parties === 3 ? '3pc' : '2pc',
     fracBits: args.fracBits,
     truncation: args.trunc,
-    job: { kind: 'bench-arith', op: args.op, size: args.size, reps: args.reps, seed: args.seed },
+    job,
   });
   const [p0, p1] = [run.parties[0]!.output as BenchArithOutput, run.parties[1]!.output as BenchArithOutput];
   const online = p0.onlineSeconds.map((s, i) => Math.max(s, p1.onlineSeconds[i]!));
@@ -88,7 +101,7 @@ export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchA
 function printHuman(r: BenchArithReport): void {
   const ms = (s: number): string => `${(s * 1000).toFixed(2)} ms`;
   const lines = [
-    `bench arith: ${r.op}, size ${r.size}, ${r.parties} parties, f = ${r.fracBits}, truncation ${r.truncation}`,
+    `bench arith: ${r.op}, size ${r.size}, ${r.parties === 1 ? "emulated (one-party plaintext context)" : `${r.parties} parties`}, f = ${r.fracBits}, truncation ${r.truncation}`,
     `online ${ms(r.seconds)} (median of ${r.reps}), offline ${ms(r.offlineSeconds)}, with dealer ${ms(r.secondsWithDealer)}`,
     `max |error| vs float64: ${r.maxAbsError.toExponential(3)}`,
     ...r.perParty.map((p) => `P${p.id}: sent ${p.bytesSent} B, received ${p.bytesReceived} B, rounds ${p.rounds}`),
@@ -109,6 +122,7 @@ export const benchArithCommand: CommandModule<object, Args> = {
       .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'local' as const, describe: 'truncation protocol' })
       .option('frac-bits', { type: 'number', default: 16, describe: 'fixed-point fractional bits f' })
       .option('seed', { type: 'number', default: 1, describe: 'input seed' })
+      .option('emulate', { type: 'boolean', default: false, describe: 'run in the one-party plaintext context (same code, no parties)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     const report = await benchArithReport(argv);

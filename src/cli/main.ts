@@ -4,11 +4,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchArithCommand } from './bench-arith.js';
 import { partyCommand } from './party.js';
+import { sessionCommand } from './session.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
   .command('bench', 'Benchmarks under MPC', (y) => y.command(benchArithCommand).demandCommand(1, 'name a benchmark: arith'))
   .command(partyCommand)
+  .command(sessionCommand)
   .demandCommand(1, 'name a command')
   .strict()
   .fail((msg, err, y) => {

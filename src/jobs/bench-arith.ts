@@ -46,6 +46,7 @@ export async function benchArith(ctx: Context, job: BenchArithJob): Promise<Benc
   let traffic: TrafficSnapshot | undefined;
   let dealerTraffic: TrafficSnapshot | undefined;
   let result;
+  if (ctx.isPlain) return benchPlain(ctx, job);
   for (let rep = 0; rep <= job.reps; rep++) {
     const offStart = snapshot(ctx.mesh);
     const t0 = performance.now();
@@ -77,5 +78,30 @@ export async function benchArith(ctx: Context, job: BenchArithJob): Promise<Benc
     dealerBytesSent: dealerTraffic!.dealerBytesSent,
     expected: c.cost(ctx.truncation),
     maxAbsError,
+  };
+}
+
+const NO_TRAFFIC: TrafficSnapshot = {
+  bytesSent: 0, bytesReceived: 0, frameBytesSent: 0, frameBytesReceived: 0,
+  messagesSent: 0, messagesReceived: 0, rounds: 0, dealerBytesSent: 0, dealerBytesReceived: 0,
+};
+
+/** --emulate: the same op in the one-party plaintext context (fixed-point arithmetic, no parties). */
+async function benchPlain(ctx: Context, job: BenchArithJob): Promise<BenchArithOutput> {
+  const c = arithCase(job.op, job.size);
+  const operands = shareOperands(ctx, c, job.seed);
+  const onlineSeconds: number[] = [];
+  let result;
+  for (let rep = 0; rep <= job.reps; rep++) {
+    const t0 = performance.now();
+    result = await c.run(ctx, operands.shared);
+    if (rep > 0) onlineSeconds.push((performance.now() - t0) / 1000);
+  }
+  const revealed = await reveal(ctx, result!);
+  return {
+    id: 0, op: job.op, size: job.size, onlineSeconds, offlineSeconds: onlineSeconds.map(() => 0),
+    traffic: NO_TRAFFIC, dealerBytesReceived: 0, dealerBytesSent: 0,
+    expected: { bytesPerHolder: 0, rounds: 0 },
+    maxAbsError: maxAbsDiff(revealed, c.reference(operands.values!)),
   };
 }

@@ -3,7 +3,7 @@
  * small round trips, 16 MB one way, 16 MB both ways at once. Not a test: it
  * prints numbers.
  *
- *   node dist/src/net/throughput.js [--mb 16] [--reps 10]
+ *   node dist/bench/net-throughput.js [--mb 16] [--reps 10]
  *
  * The parent forks two children of this same file (like the launcher does),
  * collects their ports over IPC, hands out the peer list and prints what the
@@ -12,8 +12,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { MeshNode } from './mesh.js';
-import type { Mesh, PeerAddress } from './types.js';
+import { MeshNode } from '../src/net/mesh.js';
+import type { Mesh, PeerAddress } from '../src/net/types.js';
 
 interface Init {
   sessionId: string;
