@@ -12,6 +12,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { naiveMatmulBigInt } from '../src/ring/reference.js';
 import {
   add, conv2d, decode, encode, matmul, mul, mulScalar, neg, randomRing, shrArith, sub,
 } from '../src/ring/index.js';
@@ -72,19 +73,6 @@ function jsMatmul(a: BigUint64Array, b: BigUint64Array, m: number, n: number, k:
         c[ci + j + 2] += av * b[bp + j + 2]!;
         c[ci + j + 3] += av * b[bp + j + 3]!;
       }
-    }
-  }
-  return c;
-}
-
-/** Textbook BigInt dot products, reduced once per output. */
-function naiveBigIntMatmul(a: BigUint64Array, b: BigUint64Array, m: number, n: number, k: number): BigUint64Array {
-  const c = new BigUint64Array(m * k);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < k; j++) {
-      let s = 0n;
-      for (let p = 0; p < n; p++) s += a[i * n + p]! * b[p * k + j]!;
-      c[i * k + j] = BigInt.asUintN(64, s);
     }
   }
   return c;
@@ -220,7 +208,7 @@ function matmulRow(m: number, n: number, k: number): Row {
   const an = randomRing(naiveRows * nb);
   const bn = randomRing(nb * nb);
   const naive = withNote(
-    measure(naiveRows * nb * nb, () => naiveBigIntMatmul(an, bn, naiveRows, nb, nb), quick ? 100 : 300),
+    measure(naiveRows * nb * nb, () => naiveMatmulBigInt(an, bn, naiveRows, nb, nb), quick ? 100 : 300),
     `${naiveRows} x ${nb} x ${nb}`,
   );
   return { kernel: 'matmul', shape: `${m}x${n}x${k}`, work: m * n * k, ringWasm: ring, jsBigUint64: js, naiveBigInt: naive };

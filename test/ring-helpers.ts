@@ -9,17 +9,8 @@ export function seededPrg(tag: number): Prg {
   return new Prg(seed);
 }
 
-export function naiveMatmul(a: BigUint64Array, b: BigUint64Array, m: number, n: number, k: number): BigUint64Array {
-  const c = new BigUint64Array(m * k);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < k; j++) {
-      let s = 0n;
-      for (let p = 0; p < n; p++) s += a[i * n + p]! * b[p * k + j]!;
-      c[i * k + j] = BigInt.asUintN(64, s);
-    }
-  }
-  return c;
-}
+/** The textbook reference lives with the kernels (bench/kernels.ts times it too). */
+export { naiveMatmulBigInt as naiveMatmul } from '../src/ring/reference.js';
 
 export function naiveTranspose(a: BigUint64Array, rows: number, cols: number): BigUint64Array {
   const t = new BigUint64Array(a.length);
