@@ -34,12 +34,12 @@ export function windowSum(x: Shared, size: number, stride = size): Shared {
     const base = plane * h * w;
     for (let i = 0; i < oh; i++) {
       for (let j = 0; j < ow; j++) {
-        let acc = 0n;
+        // Accumulate in the typed array: V8 keeps that in 64-bit registers (a BigInt local would allocate).
         for (let di = 0; di < size; di++) {
           const row = base + (i * stride + di) * w + j * stride;
-          for (let dj = 0; dj < size; dj++) acc += src[row + dj]!;
+          for (let dj = 0; dj < size; dj++) out[o] = out[o]! + src[row + dj]!;
         }
-        out[o++] = acc;
+        o++;
       }
     }
   }

@@ -28,18 +28,6 @@ export function shareInput(ctx: Context, owner: HolderId, values: ArrayLike<numb
   return new Shared(sub(encodeChecked(values, n, fracBits), mask, mask), shape, fracBits);
 }
 
-/** Share ring elements that the owner already holds in encoded form. */
-export function shareRing(ctx: Context, owner: HolderId, values: BigUint64Array | null, shape: Shape, fracBits: number): Shared {
-  const n = shapeSize(shape);
-  if (ctx.id === owner || ctx.isPlain) {
-    if (!values || values.length !== n) throw new RangeError(`input of ${values?.length ?? 0} elements does not match shape [${shape.join(', ')}]`);
-  }
-  if (ctx.isPlain) return new Shared(values!.slice(), shape, fracBits);
-  const mask = ctx.common.ring(n);
-  if (ctx.id !== owner) return new Shared(mask, shape, fracBits);
-  return new Shared(sub(values!, mask, mask), shape, fracBits);
-}
-
 function encodeChecked(values: ArrayLike<number> | null, n: number, fracBits: number): BigUint64Array {
   if (!values) throw new Error('the input owner must supply values');
   if (values.length !== n) throw new RangeError(`input of ${values.length} values does not match the shape's ${n} elements`);

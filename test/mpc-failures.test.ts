@@ -54,6 +54,30 @@ describe('a party killed mid-protocol', () => {
   }, 30_000);
 });
 
+describe('a silent party', () => {
+  it('P1 stopped (SIGSTOP): the run ends with a timeout naming it, no hang', async () => {
+    let stoppedAt = 0;
+    const handle = startRun({
+      mode: '2pc',
+      job: LONG_JOB,
+      recvTimeoutMs: 1500,
+      graceMs: 3000,
+      onProgress: (id, event) => {
+        if (id === 0 && event['round'] === 5 && !stoppedAt) {
+          stoppedAt = Date.now();
+          handle.children[1]!.kill('SIGSTOP');
+        }
+      },
+    });
+    const err = await handle.done.then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RunError);
+    const p0 = (err as RunError).failures.find((f) => f.id === 0);
+    expect(p0?.message).toMatch(/timed out after 1500 ms waiting for '[^']+' from P1/);
+    // The stopped party cannot exit by itself; the launcher kills it after the grace period.
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+  }, 30_000);
+});
+
 describe('strangers at the door', () => {
   it('a wrong-key handshake and garbage frames are rejected; the session finishes', async () => {
     const handle = startRun({ mode: '2pc', job: { kind: 'protocol-check', cases: [{ op: 'mul', size: 500 }], seed: 2, repeat: 300 } });

@@ -27,6 +27,8 @@ const CASES: { op: ArithOp; size: number; terms: number; bytes: number }[] = [
   { op: 'dense', size: 5, terms: 10, bytes: 8 * (5 * 10 + 10 * 10) },
   { op: 'avgpool', size: 6, terms: 4, bytes: 0 },
   { op: 'trunc', size: 1000, terms: 1, bytes: 0 },
+  // Local linear ops; values reach ~13, so encoding error is ~13 ulp/2 per input.
+  { op: 'linear', size: 1000, terms: 16, bytes: 0 },
 ];
 
 /** Outputs of each case (the truncated ones) for the dealer truncation's extra opening. */

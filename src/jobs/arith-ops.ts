@@ -7,14 +7,16 @@
 import { conv2d, matmul, mul, square } from '../../protocols/beaver.js';
 import { dense } from '../../protocols/dense.js';
 import { avgPool2d } from '../../protocols/pooling.js';
+import { add, addPublic, addPublicScalar, mulPublic, mulPublicInt, neg, sub } from '../../protocols/linear.js';
 import { truncate } from '../../protocols/truncation.js';
 import type { Context, TruncationMode } from '../mpc/context.js';
 import type { CorrelationSpec } from '../mpc/correlations.js';
 import type { Shared } from '../mpc/shared.js';
 import { conv2dOutputShape } from '../ring/index.js';
+import { seededUniform } from '../ring/prg.js';
 import { shapeSize, type Shape } from '../ring/tensor.js';
 
-export const ARITH_OPS = ['mul', 'square', 'matmul', 'conv2d', 'avgpool', 'dense', 'trunc'] as const;
+export const ARITH_OPS = ['mul', 'square', 'matmul', 'conv2d', 'avgpool', 'dense', 'trunc', 'linear'] as const;
 export type ArithOp = (typeof ARITH_OPS)[number];
 /** The subset `mpcnet bench arith --op` offers. */
 export const BENCH_OPS = ['mul', 'square', 'matmul', 'conv2d'] as const;
@@ -112,6 +114,22 @@ export function arithCase(op: ArithOp, size: number): ArithCase {
         correlations: (t, f) => [{ kind: 'matmul', m: size, n: inDim, k: out }, ...truncSpecs(t, nOut, f)],
         cost: (t) => ({ bytesPerHolder: ELEMENT_BYTES * (size * inDim + inDim * out) + truncCost(t, nOut).bytes, rounds: 1 + truncCost(t, nOut).rounds }),
         reference: ([x, w, b]) => matmulF64(x!, w!, size, inDim, out).map((v, i) => v + b![i % out]!),
+      };
+    }
+    case 'linear': {
+      // Every local linear op: 3 (((x + y) - (-x)) + 0.25 + d) * c, with public tensors c, d.
+      const c = seededUniform(size + 0.5, size);
+      const d = seededUniform(size + 0.25, size);
+      return {
+        op, size, operandShapes: [[size], [size]], outShape: [size],
+        run: (ctx, [x, y]) => {
+          let t = sub(add(x!, y!), neg(x!));
+          t = addPublic(ctx, addPublicScalar(ctx, t, 0.25), d);
+          return truncate(ctx, mulPublic(ctx, mulPublicInt(t, 3n), c), ctx.fracBits);
+        },
+        correlations: (t, f) => truncSpecs(t, size, f),
+        cost: (t) => ({ bytesPerHolder: truncCost(t, size).bytes, rounds: truncCost(t, size).rounds }),
+        reference: ([x, y]) => x!.map((v, i) => 3 * (2 * v + y![i]! + 0.25 + d[i]!) * c[i]!),
       };
     }
     case 'trunc':
