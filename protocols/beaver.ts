@@ -15,7 +15,7 @@
 import type { Context } from '../src/mpc/context.js';
 import { elementwiseChunks, type ChunkSpan, type CorrelationSpec } from '../src/mpc/correlations.js';
 import { assertSameShape, Shared } from '../src/mpc/shared.js';
-import { add, conv2d as ringConv2d, conv2dOutputShape, matmul as ringMatmul, matmulAccumulate, mul as ringMul, sub } from '../src/ring/index.js';
+import { add, beaverCombineInPlace, conv2d as ringConv2d, conv2dOutputShape, matmul as ringMatmul, matmulAccumulate, mul as ringMul, sub } from '../src/ring/index.js';
 import type { Shape } from '../src/ring/tensor.js';
 import { exchange, ringView } from './sharing.js';
 import { truncate } from './truncation.js';
@@ -111,23 +111,6 @@ async function exchangeChunks(
   }
 }
 
-/** Elementwise z_i = c_i + eps (y_i - [p0] delta) + x_i delta in one pass. */
-function combineElementwise(c: BigUint64Array, mine: BigUint64Array, theirs: BigUint64Array, x: BigUint64Array, y: BigUint64Array, p0: boolean): void {
-  const n = c.length;
-  if (p0) {
-    for (let i = 0; i < n; i++) {
-      const e = mine[i]! + theirs[i]!;
-      const d = mine[n + i]! + theirs[n + i]!;
-      c[i] = c[i]! + e * (y[i]! - d) + x[i]! * d;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const d = mine[n + i]! + theirs[n + i]!;
-      c[i] = c[i]! + (mine[i]! + theirs[i]!) * y[i]! + x[i]! * d;
-    }
-  }
-}
-
 /**
  * Elementwise product. The triple's (a, b) is one buffer interleaved by
  * chunk (see ELEMENTWISE_CHUNK): masking chunk j in place gives the
@@ -141,18 +124,21 @@ export async function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptio
   const triple = await ctx.dealer.take({ kind: 'mul', n });
   const ab = triple.inputs[0]!;
   const c = triple.output;
-  const p0 = ctx.id === 0;
+  // Local truncation folds into the combine pass (the product is fresh and ours).
+  const fuseBits = opts.truncate !== false && ctx.truncation === 'local' ? y.fracBits : 0;
   await exchangeChunks(ctx, 'beaver.mul', elementwiseChunks(n, 2),
     ({ start, length, offset }) => {
-      const end = start + length;
-      sub(x.share.subarray(start, end), ab.subarray(offset, offset + length), ab.subarray(offset, offset + length));
-      sub(y.share.subarray(start, end), ab.subarray(offset + length, offset + 2 * length), ab.subarray(offset + length, offset + 2 * length));
+      const a = ab.subarray(offset, offset + length);
+      const b = ab.subarray(offset + length, offset + 2 * length);
+      sub(x.share.subarray(start, start + length), a, a);
+      sub(y.share.subarray(start, start + length), b, b);
       return ab.subarray(offset, offset + 2 * length);
     },
     ({ start, length }, mine, theirs) => {
       const end = start + length;
-      combineElementwise(c.subarray(start, end), mine, theirs, x.share.subarray(start, end), y.share.subarray(start, end), p0);
+      beaverCombineInPlace(c.subarray(start, end), mine, theirs, x.share.subarray(start, end), y.share.subarray(start, end), ctx.id, fuseBits);
     });
+  if (fuseBits > 0) return x.with(c, fracBits - fuseBits);
   return finish(ctx, x.with(c, fracBits), y.fracBits, opts);
 }
 

@@ -6,3 +6,4 @@ export * from './matmul.js';
 export * from './conv.js';
 export * from './prg.js';
 export { wasmMemoryBytes } from './wasm/kernels.js';
+export * from './beaver-fused.js';

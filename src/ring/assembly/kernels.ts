@@ -610,3 +610,26 @@ export function decodeFixed(buf: usize, len: i32, inv: f64): void {
     store<f64>(p, <f64>load<i64>(p) * inv);
   }
 }
+
+// ---------------------------------------------------------------------------
+// Fused elementwise Beaver combine (protocols/beaver.ts, PROTOCOLS.md 2),
+// one chunk at a time, with the local truncation folded in.
+
+/**
+ * c += eps (y - [p0] delta) + x delta, where eps and delta are the sums of
+ * both holders' masked halves [eps_i | delta_i]; then, if shift > 0, the
+ * SecureML local truncation: P0 c >> shift, P1 -((-c) >> shift).
+ */
+export function beaverCombine(c: usize, mine: usize, theirs: usize, x: usize, y: usize, len: i32, p0: i32, shift: i32): void {
+  const dOff = <usize>len << 3;
+  const s = <i64>shift;
+  for (let i = 0; i < len; i++) {
+    const o = <usize>i << 3;
+    const e = load<i64>(mine + o) + load<i64>(theirs + o);
+    const d = load<i64>(mine + dOff + o) + load<i64>(theirs + dOff + o);
+    const yv = load<i64>(y + o);
+    let z = load<i64>(c + o) + e * (p0 ? yv - d : yv) + load<i64>(x + o) * d;
+    if (shift > 0) z = p0 ? z >> s : -((-z) >> s);
+    store<i64>(c + o, z);
+  }
+}

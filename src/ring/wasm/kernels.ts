@@ -50,6 +50,7 @@ export interface KernelExports {
   shrLogical(a: number, len: number, bits: number, out: number): void;
   encodeFixed(buf: number, len: number, scale: number): number;
   decodeFixed(buf: number, len: number, inv: number): void;
+  beaverCombine(c: number, mine: number, theirs: number, x: number, y: number, len: number, p0: number, shift: number): void;
 }
 
 export const GEMM_TRANS_A = 1;
