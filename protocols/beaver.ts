@@ -97,9 +97,11 @@ async function exchangeChunks(
   mask: (span: ChunkSpan) => BigUint64Array,
   combine: (span: ChunkSpan, mine: BigUint64Array, theirs: BigUint64Array) => void,
 ): Promise<void> {
+  // Every chunk depends only on data from before the exchange: one round.
+  const basis = ctx.mesh.rounds;
   const sendChunk = (span: ChunkSpan): BigUint64Array => {
     const masked = mask(span);
-    ctx.mesh.send(ctx.peer, tag, masked);
+    ctx.mesh.send(ctx.peer, tag, masked, { basis });
     return masked;
   };
   let next = sendChunk(spans[0]!);

@@ -12,6 +12,7 @@ import { arithCase } from '../src/jobs/arith-ops.js';
 import { operandValues } from '../src/jobs/operands.js';
 import type { CaseOutput } from '../src/jobs/protocol-check.js';
 import { Context, type TruncationMode } from '../src/mpc/context.js';
+import { ELEMENTWISE_CHUNK } from '../src/mpc/correlations.js';
 import { runSession } from '../src/mpc/launcher.js';
 
 const F = 16;
@@ -101,13 +102,15 @@ describe.each([
 
 describe('elementwise mul cost (PROTOCOLS.md 2)', () => {
   it('is 16 bytes per product per party and one round, with c0 alone from the dealer', async () => {
-    const n = 4096;
+    // Several exchange chunks: still one round, one message per chunk.
+    const n = 3 * ELEMENTWISE_CHUNK + 5;
     const run = await runSession({ mode: '2pc', job: { kind: 'bench-arith', op: 'mul', size: n, reps: 1, seed: 3 } });
     for (const id of [0, 1]) {
-      const out = run.parties[id]!.output as { traffic: { bytesSent: number; bytesReceived: number; rounds: number }; dealerBytesReceived: number };
+      const out = run.parties[id]!.output as { traffic: { bytesSent: number; bytesReceived: number; rounds: number; messagesSent: number }; dealerBytesReceived: number };
       expect(out.traffic.bytesSent).toBe(16 * n);
       expect(out.traffic.bytesReceived).toBe(16 * n);
       expect(out.traffic.rounds).toBe(1);
+      expect(out.traffic.messagesSent).toBe(4);
       // Only P0 gets the correction share c0 (n elements); P1's material is all PRG.
       expect(out.dealerBytesReceived).toBe(id === 0 ? 8 * n : 0);
     }

@@ -247,6 +247,25 @@ describe('net mesh', () => {
     expect(fresh[1].stats().rounds).toBe(2);
   });
 
+  it('basis: chunks of one round sent after receiving the peer\'s first chunks stay in that round', async () => {
+    const { nodes } = await mesh(2);
+    const [p0, p1] = nodes as [MeshNode, MeshNode];
+    const basis0 = p0.rounds;
+    const basis1 = p1.rounds;
+    p0.send(1, 'chunk', null, { basis: basis0 });
+    p1.send(0, 'chunk', null, { basis: basis1 });
+    await Promise.all([p0.recv(1, 'chunk'), p1.recv(0, 'chunk')]);
+    // Without a basis these would be depth 2: they follow a receive.
+    p0.send(1, 'chunk', null, { basis: basis0 });
+    p1.send(0, 'chunk', null, { basis: basis1 });
+    await Promise.all([p0.recv(1, 'chunk'), p1.recv(0, 'chunk')]);
+    expect([p0.rounds, p1.rounds]).toEqual([1, 1]);
+    p0.send(1, 'next', null);
+    await p1.recv(0, 'next');
+    expect(p1.rounds).toBe(2);
+    expect(() => p0.send(1, 'x', null, { basis: p0.rounds + 1 })).toThrow(/basis 2 must be an integer in \[0, 1\]/);
+  });
+
   it('copy: true lets the caller reuse its array at once', async () => {
     const { nodes } = await mesh(2);
     const scratch = new Uint8Array(4 << 20).fill(1);

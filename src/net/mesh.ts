@@ -799,6 +799,15 @@ export class MeshNode implements Mesh {
     return link;
   }
 
+  /** Depth of an online message: one past the clock value its content depends on. */
+  private depthFor(basis: number | undefined): number {
+    if (basis === undefined) return this.clock + 1;
+    if (!Number.isInteger(basis) || basis < 0 || basis > this.clock) {
+      throw new RangeError(`send basis ${basis} must be an integer in [0, ${this.clock}] (the round clock)`);
+    }
+    return basis + 1;
+  }
+
   send(to: PartyId, tag: string, payload: ArrayBufferView | null, opts?: SendOptions): void {
     const link = this.linkFor(to);
     if (this.closing) throw new MeshError(`P${this.self}: send '${tag}' to P${to} after close()`, to, 'closed');
@@ -821,7 +830,7 @@ export class MeshNode implements Mesh {
       }
     }
     const seq = link.sendSeq.get(tag) ?? 0;
-    const hdr: MsgHeader = { k: 'msg', t: tag, s: seq, n: bytes === null ? null : bytes.byteLength, c: cls, d: cls === 'online' ? this.clock + 1 : 0 };
+    const hdr: MsgHeader = { k: 'msg', t: tag, s: seq, n: bytes === null ? null : bytes.byteLength, c: cls, d: cls === 'online' ? this.depthFor(opts?.basis) : 0 };
     if (opts?.meta !== undefined) hdr.m = opts.meta;
     const head = encodeMsgHeader(hdr);
     if (head.byteLength > this.maxHeaderBytes) {

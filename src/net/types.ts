@@ -105,6 +105,13 @@ export interface SendOptions {
    * caller's memory (see Mesh.send).
    */
   copy?: boolean;
+  /**
+   * Round clock value the payload depends on (default: the current clock).
+   * A protocol that streams one round's data in chunks while it receives
+   * the peer's chunks passes the clock from before the exchange, so later
+   * chunks are not counted as later rounds. Must not exceed the clock.
+   */
+  basis?: number;
 }
 
 export interface Mesh {
