@@ -52,7 +52,11 @@ function contiguous(parts: BigUint64Array[]): BigUint64Array {
   return new BigUint64Array(first.buffer, first.byteOffset, total);
 }
 
-async function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
+function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
+  return ctx.section(op.name, () => beaverBilinear(ctx, x, y, op, opts));
+}
+
+async function beaverBilinear(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
   const fracBits = x.fracBits + y.fracBits;
   let z: Shared;
   if (ctx.isPlain) {
@@ -118,7 +122,11 @@ async function exchangeChunks(
  * chunk (see ELEMENTWISE_CHUNK): masking chunk j in place gives the
  * contiguous message [eps_j | delta_j].
  */
-export async function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {}): Promise<Shared> {
+export function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {}): Promise<Shared> {
+  return ctx.section('mul', () => mulProtocol(ctx, x, y, opts));
+}
+
+async function mulProtocol(ctx: Context, x: Shared, y: Shared, opts: ProductOptions): Promise<Shared> {
   assertSameShape('mul', x.shape, y.shape);
   const fracBits = x.fracBits + y.fracBits;
   if (ctx.isPlain) return finish(ctx, x.with(ringMul(x.share, y.share), fracBits), y.fracBits, opts);
@@ -181,7 +189,11 @@ export function conv2d(ctx: Context, x: Shared, w: Shared, opts: Conv2dOptions =
  * x^2 with a dealer pair (a, a^2): open eps = x - a only (|x| elements,
  * chunked as mul); with a_i = x_i - eps_i, z_i = c_i + 2 eps x_i - [i = 0] eps^2.
  */
-export async function square(ctx: Context, x: Shared, opts: ProductOptions = {}): Promise<Shared> {
+export function square(ctx: Context, x: Shared, opts: ProductOptions = {}): Promise<Shared> {
+  return ctx.section('square', () => squareProtocol(ctx, x, opts));
+}
+
+async function squareProtocol(ctx: Context, x: Shared, opts: ProductOptions): Promise<Shared> {
   const fracBits = 2 * x.fracBits;
   if (ctx.isPlain) return finish(ctx, x.with(ringMul(x.share, x.share), fracBits), x.fracBits, opts);
   const pair = await ctx.dealer.take({ kind: 'square', n: x.size });

@@ -8,7 +8,11 @@ import { Shared } from '../src/mpc/shared.js';
 import { add } from '../src/ring/index.js';
 import { matmul } from './beaver.js';
 
-export async function dense(ctx: Context, x: Shared, weight: Shared, bias: Shared | null): Promise<Shared> {
+export function dense(ctx: Context, x: Shared, weight: Shared, bias: Shared | null): Promise<Shared> {
+  return ctx.section('dense', () => denseProtocol(ctx, x, weight, bias));
+}
+
+async function denseProtocol(ctx: Context, x: Shared, weight: Shared, bias: Shared | null): Promise<Shared> {
   const y = await matmul(ctx, x, weight);
   if (!bias) return y;
   const [batch, outDim] = y.shape as [number, number];

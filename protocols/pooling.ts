@@ -47,7 +47,9 @@ export function windowSum(x: Shared, size: number, stride = size): Shared {
 }
 
 export function avgPool2d(ctx: Context, x: Shared, size: number, opts: PoolOptions = {}): Promise<Shared> {
-  const sum = windowSum(x, size, opts.stride ?? size);
-  const scaled = mulPublicScalar(ctx, sum, 1 / (size * size));
-  return truncate(ctx, scaled, ctx.fracBits);
+  return ctx.section('avgPool2d', () => {
+    const sum = windowSum(x, size, opts.stride ?? size);
+    const scaled = mulPublicScalar(ctx, sum, 1 / (size * size));
+    return truncate(ctx, scaled, ctx.fracBits);
+  });
 }

@@ -56,7 +56,7 @@ export async function exchange(ctx: Context, tag: string, share: BigUint64Array)
 
 /** Reveal to both holders, as ring elements. */
 export function revealRing(ctx: Context, x: Shared): Promise<BigUint64Array> {
-  return open(ctx, 'reveal', x.share);
+  return ctx.section('reveal', () => open(ctx, 'reveal', x.share));
 }
 
 /** Reveal to both holders and decode the fixed-point values. */

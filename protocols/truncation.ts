@@ -36,7 +36,11 @@ export function truncLocalShare(share: BigUint64Array, holder: 0 | 1, bits: numb
 }
 
 /** Truncate by `bits` (default: the context's f). The result has x.fracBits - bits fractional bits. */
-export async function truncate(ctx: Context, x: Shared, bits = ctx.fracBits, opts: TruncateOptions = {}): Promise<Shared> {
+export function truncate(ctx: Context, x: Shared, bits = ctx.fracBits, opts: TruncateOptions = {}): Promise<Shared> {
+  return ctx.section('truncate', () => truncateProtocol(ctx, x, bits, opts));
+}
+
+async function truncateProtocol(ctx: Context, x: Shared, bits: number, opts: TruncateOptions): Promise<Shared> {
   checkBits(x, bits);
   if (bits === 0) return x;
   const fracBits = x.fracBits - bits;

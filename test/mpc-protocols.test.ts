@@ -92,6 +92,18 @@ describe.each([
         expect(p.traffic!.messagesSent, `${c.op}: messages`).toBe(rounds);
       }
     });
+    // Each holder's per-protocol profile counts the same calls and bytes.
+    for (const id of [0, 1]) {
+      const prof = run.parties[id]!.profile!;
+      // Sections are inclusive: mul's own truncation counts in mul too.
+      const mulBytes = 16 * 1000 + (truncation === 'dealer' ? 8 * 1000 : 0);
+      expect(prof['mul']).toMatchObject({ calls: 1, bytesSent: mulBytes, bytesReceived: mulBytes, rounds: truncation === 'dealer' ? 2 : 1 });
+      expect(prof['matmul']!.calls).toBe(2); // matmul and dense
+      expect(prof['reveal']!.calls).toBe(CASES.length);
+      // Every case truncates once; with local truncation mul folds it into its combine pass.
+      expect(prof['truncate']!.calls).toBe(CASES.length - (truncation === 'local' ? 1 : 0));
+      expect(prof['truncate']!.bytesSent).toBe(truncation === 'dealer' ? 8 * CASES.reduce((n, c) => n + outputCount(c.op, c.size), 0) : 0);
+    }
     // The dealer answered every correlation request and P2 sent nothing online.
     const dealer = run.parties[2]!;
     const expectedCorrelations = CASES.filter((c) => c.bytes > 0).length + (truncation === 'dealer' ? CASES.length : 0);

@@ -13,6 +13,7 @@ import type { Mesh } from '../net/types.js';
 import { DEFAULT_FRAC_BITS } from '../ring/fixed.js';
 import type { Prg } from '../ring/prg.js';
 import type { DealerClient } from './dealer-client.js';
+import { snapshot, trafficSince, type TrafficSnapshot } from './traffic.js';
 
 export type Mode = 'plain' | '2pc' | '3pc';
 export type HolderId = 0 | 1;
@@ -22,6 +23,16 @@ export type TruncationMode = 'local' | 'dealer';
 export interface ProgressEvent {
   message: string;
   [key: string]: unknown;
+}
+
+/** Totals of one named section (a protocol or a layer); nested sections count in each. */
+export interface ProfileEntry {
+  calls: number;
+  seconds: number;
+  /** Online payload bytes and rounds (zero in the plaintext context). */
+  bytesSent: number;
+  bytesReceived: number;
+  rounds: number;
 }
 
 export interface ContextOptions {
@@ -87,5 +98,36 @@ export class Context {
 
   progress(event: ProgressEvent): void {
     this.progressSink?.(event);
+  }
+
+  private readonly sections = new Map<string, ProfileEntry>();
+
+  /**
+   * Run `body` as the named section and add its wall time and online
+   * traffic to the profile (DESIGN.md "Stats per party"). Sections may
+   * nest; each counts everything inside it.
+   */
+  async section<T>(name: string, body: () => Promise<T>): Promise<T> {
+    const before: TrafficSnapshot | null = this.meshOrNull ? snapshot(this.meshOrNull) : null;
+    const t0 = performance.now();
+    try {
+      return await body();
+    } finally {
+      const entry = this.sections.get(name) ?? { calls: 0, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0 };
+      entry.calls++;
+      entry.seconds += (performance.now() - t0) / 1000;
+      if (before) {
+        const d = trafficSince(before, snapshot(this.meshOrNull!));
+        entry.bytesSent += d.bytesSent;
+        entry.bytesReceived += d.bytesReceived;
+        entry.rounds += d.rounds;
+      }
+      this.sections.set(name, entry);
+    }
+  }
+
+  /** The profile so far, by section name. */
+  profile(): Record<string, ProfileEntry> {
+    return Object.fromEntries([...this.sections].map(([k, v]) => [k, { ...v }]));
   }
 }

@@ -7,7 +7,7 @@
  */
 import { MeshNode } from '../net/index.js';
 import type { Mesh, MeshStats, PartyId, PeerAddress } from '../net/types.js';
-import { Context, type HolderId, type ProgressEvent } from './context.js';
+import { Context, type HolderId, type ProfileEntry, type ProgressEvent } from './context.js';
 import { DealerClient, DEALER_ID } from './dealer-client.js';
 import { serveDealer } from './dealer-service.js';
 import { agreeSeeds, type SeedBook } from './seeds.js';
@@ -25,6 +25,8 @@ export interface PartyResult {
   seconds: number;
   /** Whole-session traffic (the job may report finer-grained figures in its output). */
   stats: MeshStats;
+  /** Holders: wall time and online traffic per protocol (Context.section). */
+  profile?: Record<string, ProfileEntry>;
   output: unknown;
 }
 
@@ -70,9 +72,10 @@ export async function runParty(self: PartyId, config: SessionConfig, hooks: Part
   mesh.onFatal((err) => fatal(err));
   try {
     const started = performance.now();
-    const output = await Promise.race([runRole(self, config, mesh, hooks, program), fatalPromise]);
+    const { output, profile } = await Promise.race([runRole(self, config, mesh, hooks, program), fatalPromise]);
     await Promise.race([mesh.flush(), fatalPromise]);
     const result: PartyResult = { id: self, role: roleOf(self), seconds: (performance.now() - started) / 1000, stats: mesh.stats(), output };
+    if (profile) result.profile = profile;
     await mesh.close();
     return result;
   } catch (err) {
@@ -82,13 +85,15 @@ export async function runParty(self: PartyId, config: SessionConfig, hooks: Part
   }
 }
 
-async function runRole(self: PartyId, config: SessionConfig, mesh: Mesh, hooks: PartyHooks, program: HolderProgram): Promise<unknown> {
+async function runRole(
+  self: PartyId, config: SessionConfig, mesh: Mesh, hooks: PartyHooks, program: HolderProgram,
+): Promise<{ output: unknown; profile?: Record<string, ProfileEntry> }> {
   const seeds = await agreeSeeds(mesh);
-  if (self === DEALER_ID) return serveDealer(mesh, seeds.stream(0, STREAM.dealer), seeds.stream(1, STREAM.dealer));
+  if (self === DEALER_ID) return { output: await serveDealer(mesh, seeds.stream(0, STREAM.dealer), seeds.stream(1, STREAM.dealer)) };
   const ctx = holderContext(self as HolderId, config, mesh, seeds, hooks);
   const output = await program(ctx, config.job);
   ctx.dealer.finish();
-  return output;
+  return { output, profile: ctx.profile() };
 }
 
 function holderContext(id: HolderId, config: SessionConfig, mesh: Mesh, seeds: SeedBook, hooks: PartyHooks): Context {
