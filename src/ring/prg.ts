@@ -52,8 +52,12 @@ export class Prg {
 
   /** n uniform ring elements. */
   ring(n: number): BigUint64Array {
+    const ks = this.cipher.update(zeroBytes(n * 8));
+    this.drawnBytes += ks.length;
+    // Use the keystream buffer itself when it is 8-byte aligned (large ones are): saves a copy.
+    if (ks.byteOffset % 8 === 0) return new BigUint64Array(ks.buffer, ks.byteOffset, n);
     const out = new BigUint64Array(n);
-    this.fill(new Uint8Array(out.buffer));
+    new Uint8Array(out.buffer).set(ks);
     return out;
   }
 
