@@ -59,7 +59,8 @@ function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductO
 async function beaverBilinear(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
   const fracBits = x.fracBits + y.fracBits;
   let z: Shared;
-  if (ctx.isPlain) {
+  // An empty operand makes the product all zeros: every share is then 0, no protocol needed.
+  if (ctx.isPlain || x.size === 0 || y.size === 0) {
     z = new Shared(op.apply(x.share, y.share), op.outShape, fracBits);
   } else {
     const triple = await ctx.dealer.take(op.spec);
@@ -129,7 +130,7 @@ export function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {
 async function mulProtocol(ctx: Context, x: Shared, y: Shared, opts: ProductOptions): Promise<Shared> {
   assertSameShape('mul', x.shape, y.shape);
   const fracBits = x.fracBits + y.fracBits;
-  if (ctx.isPlain) return finish(ctx, x.with(ringMul(x.share, y.share), fracBits), y.fracBits, opts);
+  if (ctx.isPlain || x.size === 0) return finish(ctx, x.with(ringMul(x.share, y.share), fracBits), y.fracBits, opts);
   const n = x.size;
   const triple = await ctx.dealer.take({ kind: 'mul', n });
   const ab = triple.inputs[0]!;
@@ -153,7 +154,7 @@ async function mulProtocol(ctx: Context, x: Shared, y: Shared, opts: ProductOpti
 }
 
 /** Matrix product of [m, n] by [n, k]. */
-export function matmul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {}): Promise<Shared> {
+export async function matmul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {}): Promise<Shared> {
   if (x.shape.length !== 2 || y.shape.length !== 2 || x.shape[1] !== y.shape[0]) {
     throw new RangeError(`matmul: shapes [${x.shape.join(', ')}] and [${y.shape.join(', ')}] do not multiply`);
   }
@@ -169,7 +170,7 @@ export function matmul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions 
 }
 
 /** 2-D convolution, input [N, C, H, W], weights [Co, C, kh, kw]. */
-export function conv2d(ctx: Context, x: Shared, w: Shared, opts: Conv2dOptions = {}): Promise<Shared> {
+export async function conv2d(ctx: Context, x: Shared, w: Shared, opts: Conv2dOptions = {}): Promise<Shared> {
   const geometry = { stride: opts.stride ?? 1, padding: opts.padding ?? 0 };
   const outShape = conv2dOutputShape(x.shape, w.shape, geometry);
   const xShape = [...x.shape];
@@ -195,7 +196,7 @@ export function square(ctx: Context, x: Shared, opts: ProductOptions = {}): Prom
 
 async function squareProtocol(ctx: Context, x: Shared, opts: ProductOptions): Promise<Shared> {
   const fracBits = 2 * x.fracBits;
-  if (ctx.isPlain) return finish(ctx, x.with(ringMul(x.share, x.share), fracBits), x.fracBits, opts);
+  if (ctx.isPlain || x.size === 0) return finish(ctx, x.with(ringMul(x.share, x.share), fracBits), x.fracBits, opts);
   const pair = await ctx.dealer.take({ kind: 'square', n: x.size });
   const a = pair.inputs[0]!;
   const c = pair.output;

@@ -44,7 +44,7 @@ async function truncateProtocol(ctx: Context, x: Shared, bits: number, opts: Tru
   checkBits(x, bits);
   if (bits === 0) return x;
   const fracBits = x.fracBits - bits;
-  if (ctx.isPlain) return x.with(shrArith(x.share, bits), fracBits);
+  if (ctx.isPlain || x.size === 0) return x.with(shrArith(x.share, bits), fracBits);
   const mode = opts.mode ?? ctx.truncation;
   if (mode === 'local') {
     let share = x.share;
