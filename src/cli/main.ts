@@ -2,6 +2,7 @@
 /** The `mpcnet` command line. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { approxCommand } from './approx.js';
 import { benchArithCommand } from './bench-arith.js';
 import { partyCommand } from './party.js';
 import { sessionCommand } from './session.js';
@@ -10,6 +11,7 @@ await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
   .command('bench', 'Benchmarks under MPC', (y) => y.command(benchArithCommand).demandCommand(1, 'name a benchmark: arith'))
   .command(partyCommand)
+  .command(approxCommand)
   .command(sessionCommand)
   .demandCommand(1, 'name a command')
   .strict()
