@@ -48,7 +48,7 @@ export function lineChartSpec(opts: LineChartOptions): TopLevelSpec {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: opts.xTitle, scale: scale(opts.xScale, opts.xDomain) },
       y: { field: 'y', type: 'quantitative', title: opts.yTitle, scale: scale(opts.yScale, opts.yDomain) },
-      color: { field: 'series', type: 'nominal', title: null, sort: names },
+      color: { field: 'series', type: 'nominal', title: null, sort: names, legend: { labelLimit: 0 } },
       strokeDash: { field: 'dashed', type: 'nominal', legend: null, scale: { domain: [false, true], range: [[1, 0], [6, 4]] } },
       order: { field: 'x', type: 'quantitative' },
     },
