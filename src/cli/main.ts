@@ -6,6 +6,8 @@ import { approxCommand } from './approx.js';
 import { benchArithCommand } from './bench-arith.js';
 import { partyCommand } from './party.js';
 import { sessionCommand } from './session.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
@@ -13,6 +15,7 @@ await yargs(hideBin(process.argv))
   .command(partyCommand)
   .command(approxCommand)
   .command(sessionCommand)
+  .command(trainCommand).command(evalCommand)
   .demandCommand(1, 'name a command')
   .strict()
   .fail((msg, err, y) => {

@@ -1,0 +1,99 @@
+/**
+ * Pluggable activations for the plaintext backbones. Every model builder
+ * takes an ActivationSpec and calls makeActivation once per activation site.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import { checkNgnvParams, NgnvRelu, type NgnvParams } from './ngnv.js';
+import { checkCoefficients, PolynomialActivation, PPoly } from './polynomial.js';
+
+export { NgnvRelu, ngnvFactors, type NgnvParams, type NgnvVariant } from './ngnv.js';
+export { PolynomialActivation, PPoly } from './polynomial.js';
+
+export type ActivationSpec =
+  | { kind: 'relu' }
+  | { kind: 'leaky-relu'; alpha: number }
+  | ({ kind: 'ngnv' } & NgnvParams)
+  | { kind: 'polynomial'; coefficients: number[] }
+  | { kind: 'ppoly'; coefficients: number[]; perChannel: boolean };
+
+export function checkActivation(a: ActivationSpec): void {
+  switch (a.kind) {
+    case 'relu':
+      return;
+    case 'leaky-relu':
+      if (!(a.alpha >= 0 && a.alpha < 1)) throw new Error(`leaky ReLU alpha must be in [0, 1), got ${a.alpha}`);
+      return;
+    case 'ngnv':
+      return checkNgnvParams(a);
+    case 'polynomial':
+    case 'ppoly':
+      return checkCoefficients(a.coefficients, a.kind);
+    default:
+      throw new Error(`unknown activation ${JSON.stringify(a)}`);
+  }
+}
+
+export function makeActivation(a: ActivationSpec, name: string): tfl.layers.Layer {
+  switch (a.kind) {
+    case 'relu':
+      return tfl.layers.reLU({ name });
+    case 'leaky-relu':
+      return tfl.layers.leakyReLU({ alpha: a.alpha, name });
+    case 'ngnv':
+      return new NgnvRelu({ name, r: a.r, lambda: a.lambda, variant: a.variant });
+    case 'polynomial':
+      return new PolynomialActivation({ name, coefficients: a.coefficients });
+    case 'ppoly':
+      return new PPoly({ name, coefficients: a.coefficients, perChannel: a.perChannel });
+  }
+}
+
+function numbers(list: string, what: string): number[] {
+  const out = list.split(',').map((s) => Number(s.trim()));
+  if (out.length === 0 || out.some((v) => !Number.isFinite(v))) throw new Error(`${what}: "${list}" is not a comma-separated list of numbers`);
+  return out;
+}
+
+/**
+ * CLI form: relu | leaky[:alpha] | poly:c0,c1,... | ppoly:c0,c1,...[:channel]
+ * (power-basis coefficients, c0 first).
+ */
+export function parseActivation(text: string): ActivationSpec {
+  const [kind, arg, extra] = text.split(':');
+  let a: ActivationSpec;
+  if (kind === 'relu' && arg === undefined) a = { kind: 'relu' };
+  else if (kind === 'leaky' || kind === 'leaky-relu') a = { kind: 'leaky-relu', alpha: arg === undefined ? 0.01 : Number(arg) };
+  else if ((kind === 'poly' || kind === 'polynomial') && arg) a = { kind: 'polynomial', coefficients: numbers(arg, '--act poly') };
+  else if (kind === 'ppoly' && arg) {
+    if (extra !== undefined && extra !== 'channel') throw new Error(`--act ppoly: unknown option "${extra}" (only :channel)`);
+    a = { kind: 'ppoly', coefficients: numbers(arg, '--act ppoly'), perChannel: extra === 'channel' };
+  } else throw new Error(`unknown activation "${text}": use relu, leaky[:alpha], poly:c0,c1,..., ppoly:c0,c1,...[:channel]`);
+  checkActivation(a);
+  return a;
+}
+
+/** CLI form of NGNV: r,lambda[,gaussian|sign]. */
+export function parseNgnv(text: string): ActivationSpec {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.length < 2 || parts.length > 3) throw new Error(`--ngnv "${text}": expected r,lambda or r,lambda,sign`);
+  const variant = parts[2] ?? 'gaussian';
+  if (variant !== 'gaussian' && variant !== 'sign') throw new Error(`--ngnv "${text}": the third part must be gaussian or sign`);
+  const a: ActivationSpec = { kind: 'ngnv', r: Number(parts[0]), lambda: Number(parts[1]), variant };
+  checkActivation(a);
+  return a;
+}
+
+export function describeActivation(a: ActivationSpec): string {
+  switch (a.kind) {
+    case 'relu':
+      return 'ReLU';
+    case 'leaky-relu':
+      return `leaky ReLU (alpha ${a.alpha})`;
+    case 'ngnv':
+      return `NGNV-ReLU (r ${a.r}, lambda ${a.lambda}, ${a.variant}; ReLU at inference)`;
+    case 'polynomial':
+      return `polynomial [${a.coefficients.join(', ')}]`;
+    case 'ppoly':
+      return `PPoly from [${a.coefficients.join(', ')}]${a.perChannel ? ' per channel' : ''}`;
+  }
+}

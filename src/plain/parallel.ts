@@ -1,0 +1,72 @@
+/**
+ * Independent jobs in parallel worker processes. The tfjs wasm backend runs
+ * one thread per process in Node, so a job that splits (seeds, experiment
+ * grids) uses the machine's cores only as separate processes: each job is
+ * one `mpcnet` command line, run as a child process with `--json`, at most
+ * `concurrency` at a time; its stdout is parsed as its JSON report.
+ */
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface JobResult<T> {
+  args: string[];
+  ok: boolean;
+  report?: T;
+  /** Exit code and the tail of stderr when the job failed. */
+  error?: string;
+  seconds: number;
+}
+
+/** The CLI entry this module was built next to (dist/src/cli/main.js). */
+export function cliEntry(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+}
+
+function runOne<T>(args: string[], onLine: (line: string) => void): Promise<JobResult<T>> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliEntry(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let pending = '';
+    const tail: string[] = [];
+    const line = (l: string): void => {
+      if (!l.trim()) return;
+      onLine(l);
+      tail.push(l);
+      if (tail.length > 20) tail.shift();
+    };
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => {
+      const lines = (pending + b.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(line);
+    });
+    child.on('close', (code) => {
+      line(pending);
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) return resolve({ args, ok: false, error: `exit ${code}: ${tail.slice(-3).join(' | ')}`, seconds });
+      try {
+        resolve({ args, ok: true, report: JSON.parse(out) as T, seconds });
+      } catch {
+        resolve({ args, ok: false, error: `output is not JSON: ${out.slice(0, 200)}`, seconds });
+      }
+    });
+  });
+}
+
+/** Runs every job (argument list, `--json` added), `concurrency` at a time, results in job order. */
+export async function runJobs<T>(jobs: string[][], concurrency = availableParallelism(), onLine: (job: number, line: string) => void = () => {}): Promise<JobResult<T>[]> {
+  if (!(concurrency >= 1)) throw new Error(`concurrency must be at least 1, got ${concurrency}`);
+  const results = new Array<JobResult<T>>(jobs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await runOne<T>([...jobs[i]!, '--json'], (line) => onLine(i, line));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  return results;
+}
