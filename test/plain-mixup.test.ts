@@ -1,7 +1,7 @@
 /** Mixup (sturdy-PANN seed, eq. 21, lambda ~ Beta(0.5, 0.5)) and the seeded generator behind it. */
 import { describe, expect, it } from 'vitest';
 import { mixBatch, mixup, oneHot } from '../src/plain/mixup.js';
-import { deriveSeed, Rng } from '../src/plain/random.js';
+import { deriveSeed, Rng } from '../src/common/random.js';
 
 describe('mixup', () => {
   const n = 8;

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../src/plain/backend.js';
 import { NgnvRelu, ngnvFactors, type NgnvParams } from '../src/plain/activations/ngnv.js';
-import { Rng } from '../src/plain/random.js';
+import { Rng } from '../src/common/random.js';
 
 function inputs(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -5,6 +5,7 @@
  * Chebyshev interpolation, Lagrange interpolation at equidistant or Chebyshev
  * nodes. Every fit reports its max / mean error on the interval it is for.
  */
+import { Rng } from '../common/random.js';
 import { chebyshevInterpolationCoefficients, chebyshevNodes, composeAffine } from './chebyshev.js';
 import { activation, isActivationName, ACTIVATIONS, type ActivationOptions, type TargetFunction } from './functions.js';
 import { leastSquares, solveLinear } from './linalg.js';
@@ -29,38 +30,20 @@ export type Sampling =
   | { kind: 'uniform'; interval: Interval; count?: number; seed?: number }
   | { kind: 'normal'; mu: number; sigma: number; count?: number; seed?: number };
 
-/** Deterministic generator for the samples (splitmix32-style mixing): fits are reproducible. */
-function uniformSource(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z = (z ^ (z >>> 16)) >>> 0;
-    return (z + 0.5) / 4294967296;
-  };
-}
-
-/** Sample points for least squares (Box-Muller for the normal case). */
+/** Sample points for least squares, from a seeded generator: fits are reproducible. */
 export function drawSamples(sampling: Sampling): Float64Array {
   const count = sampling.count ?? 10000;
   if (!Number.isInteger(count) || count < 1) throw new Error(`sample count must be a positive integer, got ${count}`);
-  const rnd = uniformSource(sampling.seed ?? 1);
+  const rng = new Rng(sampling.seed ?? 1);
   const out = new Float64Array(count);
   if (sampling.kind === 'uniform') {
     checkInterval(sampling.interval, 'sampling range');
     const [lo, hi] = sampling.interval;
-    for (let i = 0; i < count; i++) out[i] = lo + (hi - lo) * rnd();
+    for (let i = 0; i < count; i++) out[i] = lo + (hi - lo) * rng.uniform();
   } else {
     if (!(sampling.sigma > 0) || !Number.isFinite(sampling.sigma)) throw new Error(`sigma must be > 0, got ${sampling.sigma}`);
     if (!Number.isFinite(sampling.mu)) throw new Error(`mu must be finite, got ${sampling.mu}`);
-    for (let i = 0; i < count; i += 2) {
-      const r = Math.sqrt(-2 * Math.log(rnd()));
-      const th = 2 * Math.PI * rnd();
-      out[i] = sampling.mu + sampling.sigma * r * Math.cos(th);
-      if (i + 1 < count) out[i + 1] = sampling.mu + sampling.sigma * r * Math.sin(th);
-    }
+    for (let i = 0; i < count; i++) out[i] = sampling.mu + sampling.sigma * rng.normal();
   }
   return out;
 }

@@ -13,7 +13,7 @@ import type { Context, TruncationMode } from '../mpc/context.js';
 import type { CorrelationSpec } from '../mpc/correlations.js';
 import type { Shared } from '../mpc/shared.js';
 import { conv2dOutputShape } from '../ring/index.js';
-import { seededUniform } from '../ring/prg.js';
+import { deriveSeed, uniformArray } from '../common/random.js';
 import { shapeSize, type Shape } from '../ring/tensor.js';
 
 export const ARITH_OPS = ['mul', 'square', 'matmul', 'conv2d', 'avgpool', 'dense', 'trunc', 'linear'] as const;
@@ -118,8 +118,8 @@ export function arithCase(op: ArithOp, size: number): ArithCase {
     }
     case 'linear': {
       // Every local linear op: 3 (((x + y) - (-x)) + 0.25 + d) * c, with public tensors c, d.
-      const c = seededUniform(size + 0.5, size);
-      const d = seededUniform(size + 0.25, size);
+      const c = uniformArray(deriveSeed(size, 1), size);
+      const d = uniformArray(deriveSeed(size, 2), size);
       return {
         op, size, operandShapes: [[size], [size]], outShape: [size],
         run: (ctx, [x, y]) => {

@@ -2,7 +2,7 @@
 import { shareInput } from '../../protocols/sharing.js';
 import type { Context } from '../mpc/context.js';
 import type { Shared } from '../mpc/shared.js';
-import { seededUniform } from '../ring/prg.js';
+import { deriveSeed, uniformArray } from '../common/random.js';
 import { shapeSize } from '../ring/tensor.js';
 import type { ArithCase } from './arith-ops.js';
 
@@ -12,9 +12,9 @@ export interface Operands {
   shared: Shared[];
 }
 
-/** Operand i of a case draws from seed * 1000 + i, uniform in [-1, 1). */
+/** Operand i of a case draws from deriveSeed(seed, i), uniform in [-1, 1). */
 export function operandValues(c: ArithCase, seed: number): Float64Array[] {
-  return c.operandShapes.map((shape, i) => seededUniform(seed * 1000 + i, shapeSize(shape)));
+  return c.operandShapes.map((shape, i) => uniformArray(deriveSeed(seed, i), shapeSize(shape)));
 }
 
 export function shareOperands(ctx: Context, c: ArithCase, seed: number): Operands {

@@ -4,7 +4,7 @@
  * batch (a random permutation), inputs and one-hot labels alike:
  *   x~ = lambda x + (1 - lambda) x',   y~ = lambda y + (1 - lambda) y'.
  */
-import type { Rng } from './random.js';
+import type { Rng } from '../common/random.js';
 
 export const MIXUP_ALPHA = 0.5;
 

@@ -23,7 +23,7 @@ import { mixup, oneHot } from './mixup.js';
 import { MODEL_FILE, saveModel, WEIGHTS_FILE } from './model-io.js';
 import { buildModel, parameterCount } from './models/index.js';
 import { stepProgress } from './progress.js';
-import { deriveSeed, Rng } from './random.js';
+import { deriveSeed, Rng } from '../common/random.js';
 import { SgdMomentum, stepDecayLr } from './sgd.js';
 
 export interface TrainOptions {

@@ -69,17 +69,3 @@ export class Prg {
   }
 }
 
-/**
- * Deterministic uniform floats in [lo, hi) from an integer seed, for
- * reproducible benchmark and test inputs (not for secrets).
- */
-export function seededUniform(seed: number, n: number, lo = -1, hi = 1): Float64Array {
-  const key = new Uint8Array(SEED_BYTES);
-  new DataView(key.buffer).setFloat64(0, seed);
-  const words = new Uint32Array(new Prg(key).ring(n).buffer);
-  const out = new Float64Array(n);
-  const scale = (hi - lo) / 2 ** 53;
-  // 53 random bits per value: 21 from the high word, 32 from the low one (no BigInt shifts: V8 does not lower them).
-  for (let i = 0; i < n; i++) out[i] = lo + ((words[2 * i + 1]! >>> 11) * 2 ** 32 + words[2 * i]!) * scale;
-  return out;
-}

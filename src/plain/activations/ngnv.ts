@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
-import { deriveSeed, Rng } from '../random.js';
+import { deriveSeed, Rng } from '../../common/random.js';
 
 export type NgnvVariant = 'gaussian' | 'sign';
 

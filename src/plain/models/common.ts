@@ -2,7 +2,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { makeActivation, type ActivationSpec } from '../activations/index.js';
-import { deriveSeed } from '../random.js';
+import { deriveSeed } from '../../common/random.js';
 import { BatchNorm } from './batch-norm.js';
 
 export interface BuildContext {

@@ -1,6 +1,8 @@
 /**
- * Seeded randomness for reproducible training (shuffles, Mixup's lambda,
- * NGNV noise, initial weights). Streams are derived from (seed, tags) rather
+ * Seeded randomness for reproducible experiments - training (shuffles,
+ * Mixup's lambda, NGNV noise, initial weights), least-squares samples,
+ * benchmark and test inputs. Never for secrets: shares and masks come from
+ * src/ring/prg.ts (OS CSPRNG, AES-CTR). Streams are derived from (seed, tags) rather
  * than carried along, so a run resumed at an epoch boundary draws exactly
  * what the uninterrupted run drew: epoch e's stream is derive(seed, e), no
  * matter what came before.
@@ -124,4 +126,12 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** n values uniform in [lo, hi) from a seed (benchmark and test inputs). */
+export function uniformArray(seed: number, n: number, lo = -1, hi = 1): Float64Array {
+  const rng = new Rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.uniform();
+  return out;
 }
