@@ -105,6 +105,19 @@ function packA(a: usize, m: i32, n: i32, trans: bool, out: usize): void {
   }
 }
 
+// Rows of one 4-column B panel: each row's 4 u64 at src (stride rowBytes)
+// become [lo x4][hi x4] at q, 32 bytes per row.
+@inline function packPanelRows(src: usize, rowBytes: usize, q: usize, count: i32): void {
+  for (let r = 0; r < count; r++) {
+    const v0 = v128.load(src);
+    const v1 = v128.load(src, 16);
+    v128.store(q, i32x4.shuffle(v0, v1, 0, 2, 4, 6));
+    v128.store(q, i32x4.shuffle(v0, v1, 1, 3, 5, 7), 16);
+    src += rowBytes;
+    q += 32;
+  }
+}
+
 function packB(b: usize, n: i32, k: i32, trans: bool, out: usize): void {
   const fullPanels = k >> 2;
   const panelStride = <usize>n << 5;
@@ -116,16 +129,7 @@ function packB(b: usize, n: i32, k: i32, trans: bool, out: usize): void {
     for (let p0 = 0; p0 < n; p0 += PB) {
       const p1 = min(n, p0 + PB);
       for (let jp = 0; jp < fullPanels; jp++) {
-        let src = b + <usize>p0 * rowBytes + (<usize>jp << 5);
-        let q = out + <usize>jp * panelStride + (<usize>p0 << 5);
-        for (let p = p0; p < p1; p++) {
-          const v0 = v128.load(src);
-          const v1 = v128.load(src, 16);
-          v128.store(q, i32x4.shuffle(v0, v1, 0, 2, 4, 6));
-          v128.store(q, i32x4.shuffle(v0, v1, 1, 3, 5, 7), 16);
-          src += rowBytes;
-          q += 32;
-        }
+        packPanelRows(b + <usize>p0 * rowBytes + (<usize>jp << 5), rowBytes, out + <usize>jp * panelStride + (<usize>p0 << 5), p1 - p0);
       }
     }
   } else {
@@ -424,16 +428,7 @@ export function im2colPacked(
       im2colRow(x, C, H, W, sh, sw, ph, pw, Ho, Wo, ch, ky, kx, n0, nc, rowBuf + <usize>(p - p0) * rowBytes);
     }
     for (let jp = 0; jp < fullPanels; jp++) {
-      let src = rowBuf + (<usize>jp << 5);
-      let q = out + <usize>jp * panelStride + (<usize>p0 << 5);
-      for (let p = p0; p < p1; p++) {
-        const v0 = v128.load(src);
-        const v1 = v128.load(src, 16);
-        v128.store(q, i32x4.shuffle(v0, v1, 0, 2, 4, 6));
-        v128.store(q, i32x4.shuffle(v0, v1, 1, 3, 5, 7), 16);
-        src += rowBytes;
-        q += 32;
-      }
+      packPanelRows(rowBuf + (<usize>jp << 5), rowBytes, out + <usize>jp * panelStride + (<usize>p0 << 5), p1 - p0);
     }
     if (fullPanels << 2 < cols) {
       const j0 = fullPanels << 2;
