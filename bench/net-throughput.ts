@@ -9,6 +9,7 @@
  * collects their ports over IPC, hands out the peer list and prints what the
  * children measured.
  */
+import { median } from '../src/common/stats.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +41,6 @@ function nextMessage<T>(proc: NodeJS.Process | ChildProcess): Promise<T> {
   return new Promise((resolve) => proc.once('message', (m) => resolve(m as T)));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function barrier(mesh: Mesh, other: number): Promise<void> {
   mesh.send(other, 'barrier', null, { cls: 'dealer' });

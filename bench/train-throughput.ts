@@ -10,6 +10,7 @@
  *
  *   node dist/bench/train-throughput.js [--backends wasm,cpu] [--models cnn,resnet20] [--seconds 3] [--json]
  */
+import { median } from '../src/common/stats.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../src/plain/backend.js';
@@ -51,11 +52,6 @@ interface Row {
   results: Record<string, { train?: Rate; infer?: Rate }>;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Runs `step` (one batch) after a warm-up until the time budget is spent; median rate of ~5 timed groups. */
 async function rate(batch: number, step: () => Promise<void>): Promise<Rate> {

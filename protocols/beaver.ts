@@ -14,10 +14,11 @@
  */
 import type { Context } from '../src/mpc/context.js';
 import { elementwiseChunks, type ChunkSpan, type CorrelationSpec } from '../src/mpc/correlations.js';
+import { ringView } from '../src/mpc/payload.js';
 import { assertSameShape, Shared } from '../src/mpc/shared.js';
 import { add, beaverCombineInPlace, conv2d as ringConv2d, conv2dOutputShape, matmul as ringMatmul, matmulAccumulate, mul as ringMul, sub } from '../src/ring/index.js';
 import type { Shape } from '../src/ring/tensor.js';
-import { exchange, ringView } from './sharing.js';
+import { exchange } from './sharing.js';
 import { truncate } from './truncation.js';
 
 export interface ProductOptions {

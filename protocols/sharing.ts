@@ -3,16 +3,10 @@
  * x = x0 + x1 (mod 2^64).
  */
 import type { Context, HolderId } from '../src/mpc/context.js';
+import { ringView } from '../src/mpc/payload.js';
 import { Shared } from '../src/mpc/shared.js';
 import { add, decode, encode, sub } from '../src/ring/index.js';
 import { shapeSize, type Shape } from '../src/ring/tensor.js';
-
-/** View a received payload as ring elements (the mesh delivers 8-byte aligned payloads). */
-export function ringView(payload: Uint8Array | null, expected: number, what: string): BigUint64Array {
-  const n = payload ? payload.byteLength / 8 : 0;
-  if (!payload || n !== expected) throw new Error(`${what}: expected ${expected} ring elements, got ${payload ? payload.byteLength : 0} bytes`);
-  return new BigUint64Array(payload.buffer, payload.byteOffset, n);
-}
 
 /**
  * Share a value held by `owner`. Both holders draw the same mask r from

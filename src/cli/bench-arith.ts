@@ -1,20 +1,15 @@
 /** `mpcnet bench arith`: one arithmetic op under MPC in real party processes. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { TruncationMode } from '../mpc/context.js';
+import { median } from '../common/stats.js';
 import { runSession } from '../mpc/launcher.js';
-import { BENCH_OPS, type ArithOp } from '../jobs/index.js';
+import type { ArithOp } from '../jobs/index.js';
+import { arithJob, arithSession, withArithJobOptions, type ArithJobArgs } from './arith-job.js';
 import { benchArith, type BenchArithOutput } from '../jobs/bench-arith.js';
 import { Context } from '../mpc/context.js';
 import { snapshotOf } from '../mpc/traffic.js';
 
-interface Args {
-  parties: number;
-  op: ArithOp;
-  size: number;
-  reps: number;
-  trunc: TruncationMode;
-  fracBits: number;
-  seed: number;
+interface Args extends ArithJobArgs {
   emulate: boolean;
   json: boolean;
 }
@@ -39,14 +34,9 @@ export interface BenchArithReport {
   expected: { bytesPerParty: number; rounds: number };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchArithReport> {
-  const job = { kind: 'bench-arith', op: args.op, size: args.size, reps: args.reps, seed: args.seed } as const;
+  const job = arithJob(args);
   if (args.emulate) {
     const out = await benchArith(Context.plain({ fracBits: args.fracBits, truncation: args.trunc }), job);
     const seconds = median(out.onlineSeconds);
@@ -56,12 +46,7 @@ export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchA
       perParty: [], dealer: { bytesSent: 0, bytesReceived: 0 }, expected: { bytesPerParty: 0, rounds: 0 },
     };
   }
-  const run = await runSession({
-    mode: args.parties === 3 ? '3pc' : '2pc',
-    fracBits: args.fracBits,
-    truncation: args.trunc,
-    job,
-  });
+  const run = await runSession(arithSession(args));
   const [p0, p1] = [run.parties[0]!.output as BenchArithOutput, run.parties[1]!.output as BenchArithOutput];
   const online = p0.onlineSeconds.map((s, i) => Math.max(s, p1.onlineSeconds[i]!));
   const offline = p0.offlineSeconds.map((s, i) => Math.max(s, p1.offlineSeconds[i]!));
@@ -114,14 +99,7 @@ export const benchArithCommand: CommandModule<object, Args> = {
   command: 'arith',
   describe: 'Run one arithmetic op under MPC (real processes) and report time, error and traffic',
   builder: (y: Argv) =>
-    y
-      .option('parties', { type: 'number', choices: [2, 3], default: 2, describe: '2: P0, P1 + dealer; 3: P2 also online helper' })
-      .option('op', { type: 'string', choices: BENCH_OPS, demandOption: true, describe: 'mul/square: N elements; matmul: NxN by NxN; conv2d: [1,16,N,N] * [16,16,3,3], same padding' })
-      .option('size', { type: 'number', demandOption: true, describe: 'N' })
-      .option('reps', { type: 'number', default: 3, describe: 'timed repetitions after one warm-up (median reported)' })
-      .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'local' as const, describe: 'truncation protocol' })
-      .option('frac-bits', { type: 'number', default: 16, describe: 'fixed-point fractional bits f' })
-      .option('seed', { type: 'number', default: 1, describe: 'input seed' })
+    withArithJobOptions(y)
       .option('emulate', { type: 'boolean', default: false, describe: 'run in the one-party plaintext context (same code, no parties)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {

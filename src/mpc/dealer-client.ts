@@ -16,6 +16,7 @@ import {
   type CorrelationShares,
   type CorrelationSpec,
 } from './correlations.js';
+import { ringView } from './payload.js';
 
 export const DEALER_ID = 2;
 export const CORR_REQUEST_TAG = 'corr.req';
@@ -66,13 +67,9 @@ export class DealerClient {
     this.mesh.send(DEALER_ID, CORR_REQUEST_TAG, null, { meta: spec, cls: 'dealer' });
     // recv is queued now, so replies pair with requests in order.
     const reply = this.mesh.recv(DEALER_ID, CORR_RESPONSE_TAG);
-    const expected = outputSize(spec);
-    return reply.then((msg) => {
-      const out = msg.payload ? new BigUint64Array(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength / 8) : null;
-      if (!out || out.length !== expected) {
-        throw new Error(`dealer sent ${out?.length ?? 0} elements for a ${spec.kind} correlation of ${expected}`);
-      }
-      return { inputs: drawn.inputs, output: out };
-    });
+    return reply.then((msg) => ({
+      inputs: drawn.inputs,
+      output: ringView(msg.payload, outputSize(spec), `dealer's ${spec.kind} correlation`),
+    }));
   }
 }

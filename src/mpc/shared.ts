@@ -4,7 +4,7 @@
  * it encodes (a product of two f-bit values carries 2f until truncated).
  * In the one-party plaintext context the "share" is the value itself.
  */
-import { shapeSize, type Shape } from '../ring/tensor.js';
+import { shapesEqual, shapeSize, type Shape } from '../ring/tensor.js';
 
 export class Shared {
   constructor(
@@ -32,10 +32,6 @@ export class Shared {
   }
 }
 
-export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 export function assertSameShape(what: string, a: Shape, b: Shape): void {
-  if (!sameShape(a, b)) throw new RangeError(`${what}: shapes [${a.join(', ')}] and [${b.join(', ')}] differ`);
+  if (!shapesEqual(a, b)) throw new RangeError(`${what}: shapes [${a.join(', ')}] and [${b.join(', ')}] differ`);
 }

@@ -1,0 +1,43 @@
+/**
+ * The `bench-arith` job as command-line options, shared by `mpcnet bench
+ * arith` (run it now, locally) and `mpcnet session` (write it into a config
+ * for hand-started parties).
+ */
+import type { Argv } from 'yargs';
+import { BENCH_OPS, type ArithOp, type BenchArithJob } from '../jobs/index.js';
+import type { TruncationMode } from '../mpc/context.js';
+import type { SessionOptions } from '../mpc/session.js';
+
+export interface ArithJobArgs {
+  parties: number;
+  op: ArithOp;
+  size: number;
+  reps: number;
+  trunc: TruncationMode;
+  fracBits: number;
+  seed: number;
+}
+
+/** Adds the job's options; with `defaults`, --op and --size are optional. */
+export function withArithJobOptions<T>(y: Argv<T>, defaults?: { op: ArithOp; size: number }): Argv<T & ArithJobArgs> {
+  return y
+    .option('parties', { type: 'number', choices: [2, 3], default: 2, describe: '2: P0, P1 + dealer; 3: P2 also online helper' })
+    .option('op', {
+      type: 'string', choices: BENCH_OPS, describe: 'mul/square: N elements; matmul: NxN by NxN; conv2d: [1,16,N,N] * [16,16,3,3], same padding',
+      ...(defaults ? { default: defaults.op } : { demandOption: true }),
+    })
+    .option('size', { type: 'number', describe: 'N', ...(defaults ? { default: defaults.size } : { demandOption: true }) })
+    .option('reps', { type: 'number', default: 3, describe: 'timed repetitions after one warm-up (median reported)' })
+    .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'local' as const, describe: 'truncation protocol' })
+    .option('frac-bits', { type: 'number', default: 16, describe: 'fixed-point fractional bits f' })
+    .option('seed', { type: 'number', default: 1, describe: 'input seed' }) as unknown as Argv<T & ArithJobArgs>;
+}
+
+export function arithJob(args: ArithJobArgs): BenchArithJob {
+  return { kind: 'bench-arith', op: args.op, size: args.size, reps: args.reps, seed: args.seed };
+}
+
+/** Session settings for the job (mode, fixed point, truncation, job). */
+export function arithSession(args: ArithJobArgs): SessionOptions {
+  return { mode: args.parties === 3 ? '3pc' : '2pc', fracBits: args.fracBits, truncation: args.trunc, job: arithJob(args) };
+}

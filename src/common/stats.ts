@@ -1,0 +1,9 @@
+/** Summary statistics for benchmark timings. */
+
+/** Median (mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('median of no values');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
