@@ -1,9 +1,9 @@
 /**
  * P2: the dealer (2pc: correlated randomness, can run ahead) and, in 3pc,
- * the online helper. It runs no job of its own: it serves P0's requests.
+ * also the online helper. It runs the same job program as the holders, with
+ * placeholder tensors, beside the dealer loop (src/mpc/runtime.ts).
  */
+import { runJob } from '../src/jobs/index.js';
 import { partyMainIpc } from '../src/mpc/process.js';
 
-void partyMainIpc(async () => {
-  throw new Error('P2 runs the dealer loop, not a job');
-});
+void partyMainIpc(runJob);

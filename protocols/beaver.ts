@@ -54,39 +54,41 @@ function contiguous(parts: BigUint64Array[]): BigUint64Array {
 }
 
 function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
-  return ctx.section(op.name, () => beaverBilinear(ctx, x, y, op, opts));
+  return ctx.call(op.name, (c) => beaverBilinear(c, x, y, op, opts));
 }
 
-async function beaverBilinear(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
+async function beaverBilinear(c: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
   const fracBits = x.fracBits + y.fracBits;
   let z: Shared;
   // An empty operand makes the product all zeros: every share is then 0, no protocol needed.
-  if (ctx.isPlain || x.size === 0 || y.size === 0) {
+  if (c.isPlain || x.size === 0 || y.size === 0) {
     z = new Shared(op.apply(x.share, y.share), op.outShape, fracBits);
+  } else if (c.isHelper) {
+    z = Shared.placeholder(op.outShape, fracBits);
   } else {
-    const triple = await ctx.dealer.take(op.spec);
+    const triple = await c.correlation(op.spec);
     const [a, b] = triple.inputs as [BigUint64Array, BigUint64Array];
     sub(x.share, a, a); // a := eps_i
     sub(y.share, b, b); // b := delta_i
     const mine = contiguous([a, b]);
-    const theirs = await exchange(ctx, `beaver.${op.name}`, mine);
-    const c = triple.output;
+    const theirs = await exchange(c, mine);
+    const out = triple.output;
     // `mine` is still being sent (zero-copy): sum into the received buffer instead.
     const opened = add(mine, theirs, theirs);
     const eps = opened.subarray(0, a.length);
     const delta = opened.subarray(a.length);
-    op.accumulate(c, eps, ctx.id === 0 ? sub(y.share, delta) : y.share);
-    op.accumulate(c, x.share, delta);
-    z = new Shared(c, op.outShape, fracBits);
+    op.accumulate(out, eps, c.holderId === 0 ? sub(y.share, delta) : y.share);
+    op.accumulate(out, x.share, delta);
+    z = new Shared(out, op.outShape, fracBits);
   }
-  return finish(ctx, z, y.fracBits, opts);
+  return finish(c, z, y.fracBits, opts);
 }
 
-function finish(ctx: Context, z: Shared, bits: number, opts: ProductOptions): Promise<Shared> {
+function finish(c: Context, z: Shared, bits: number, opts: ProductOptions): Promise<Shared> {
   if (opts.truncate === false) return Promise.resolve(z);
   // Beaver outputs are fresh re-sharings (c's shares are uniform), so no
   // re-randomising; z is our own temporary, so shift it in place.
-  return truncate(ctx, z, bits, { fresh: true, inPlace: true });
+  return truncate(c, z, bits, { fresh: true, inPlace: true });
 }
 
 /**
@@ -97,25 +99,25 @@ function finish(ctx: Context, z: Shared, bits: number, opts: ProductOptions): Pr
  * so not modified afterwards).
  */
 async function exchangeChunks(
-  ctx: Context,
-  tag: string,
+  c: Context,
   spans: ChunkSpan[],
   mask: (span: ChunkSpan) => BigUint64Array,
   combine: (span: ChunkSpan, mine: BigUint64Array, theirs: BigUint64Array) => void,
 ): Promise<void> {
   // Every chunk depends only on data from before the exchange: one round.
-  const basis = ctx.mesh.rounds;
+  const basis = c.rounds;
+  const peer = c.peer;
   const sendChunk = (span: ChunkSpan): BigUint64Array => {
     const masked = mask(span);
-    ctx.mesh.send(ctx.peer, tag, masked, { basis });
+    c.send(peer, masked, { basis });
     return masked;
   };
   let next = sendChunk(spans[0]!);
   for (let j = 0; j < spans.length; j++) {
     const mine = next;
     if (j + 1 < spans.length) next = sendChunk(spans[j + 1]!);
-    const msg = await ctx.mesh.recv(ctx.peer, tag);
-    combine(spans[j]!, mine, ringView(msg.payload, mine.length, `chunk ${j} of '${tag}' from P${ctx.peer}`));
+    const payload = await c.recv(peer);
+    combine(spans[j]!, mine, ringView(payload, mine.length, `chunk ${j} of '${c.tag}' from P${peer}`));
   }
 }
 
@@ -125,20 +127,22 @@ async function exchangeChunks(
  * contiguous message [eps_j | delta_j].
  */
 export function mul(ctx: Context, x: Shared, y: Shared, opts: ProductOptions = {}): Promise<Shared> {
-  return ctx.section('mul', () => mulProtocol(ctx, x, y, opts));
+  return ctx.call('mul', (c) => mulProtocol(c, x, y, opts));
 }
 
 async function mulProtocol(ctx: Context, x: Shared, y: Shared, opts: ProductOptions): Promise<Shared> {
   assertSameShape('mul', x.shape, y.shape);
   const fracBits = x.fracBits + y.fracBits;
   if (ctx.isPlain || x.size === 0) return finish(ctx, x.with(ringMul(x.share, y.share), fracBits), y.fracBits, opts);
+  if (ctx.isHelper) return finish(ctx, Shared.placeholder(x.shape, fracBits), y.fracBits, opts);
   const n = x.size;
-  const triple = await ctx.dealer.take({ kind: 'mul', n });
+  const holder = ctx.holderId;
+  const triple = await ctx.correlation({ kind: 'mul', n });
   const ab = triple.inputs[0]!;
   const c = triple.output;
   // Local truncation folds into the combine pass (the product is fresh and ours).
   const fuseBits = opts.truncate !== false && ctx.truncation === 'local' ? y.fracBits : 0;
-  await exchangeChunks(ctx, 'beaver.mul', elementwiseChunks(n, 2),
+  await exchangeChunks(ctx, elementwiseChunks(n, 2),
     ({ start, length, offset }) => {
       const a = ab.subarray(offset, offset + length);
       const b = ab.subarray(offset + length, offset + 2 * length);
@@ -148,7 +152,7 @@ async function mulProtocol(ctx: Context, x: Shared, y: Shared, opts: ProductOpti
     },
     ({ start, length }, mine, theirs) => {
       const end = start + length;
-      beaverCombineInPlace(c.subarray(start, end), mine, theirs, x.share.subarray(start, end), y.share.subarray(start, end), ctx.id, fuseBits);
+      beaverCombineInPlace(c.subarray(start, end), mine, theirs, x.share.subarray(start, end), y.share.subarray(start, end), holder, fuseBits);
     });
   if (fuseBits > 0) return x.with(c, fracBits - fuseBits);
   return finish(ctx, x.with(c, fracBits), y.fracBits, opts);
@@ -192,18 +196,19 @@ export async function conv2d(ctx: Context, x: Shared, w: Shared, opts: Conv2dOpt
  * chunked as mul); with a_i = x_i - eps_i, z_i = c_i + 2 eps x_i - [i = 0] eps^2.
  */
 export function square(ctx: Context, x: Shared, opts: ProductOptions = {}): Promise<Shared> {
-  return ctx.section('square', () => squareProtocol(ctx, x, opts));
+  return ctx.call('square', (c) => squareProtocol(c, x, opts));
 }
 
 async function squareProtocol(ctx: Context, x: Shared, opts: ProductOptions): Promise<Shared> {
   const fracBits = 2 * x.fracBits;
   if (ctx.isPlain || x.size === 0) return finish(ctx, x.with(ringMul(x.share, x.share), fracBits), x.fracBits, opts);
-  const pair = await ctx.dealer.take({ kind: 'square', n: x.size });
+  if (ctx.isHelper) return finish(ctx, Shared.placeholder(x.shape, fracBits), x.fracBits, opts);
+  const pair = await ctx.correlation({ kind: 'square', n: x.size });
   const a = pair.inputs[0]!;
   const c = pair.output;
   const xs = x.share;
-  const p0 = ctx.id === 0;
-  await exchangeChunks(ctx, 'beaver.square', elementwiseChunks(x.size, 1),
+  const p0 = ctx.holderId === 0;
+  await exchangeChunks(ctx, elementwiseChunks(x.size, 1),
     ({ start, length }) => sub(xs.subarray(start, start + length), a.subarray(start, start + length), a.subarray(start, start + length)),
     ({ start, length }, mine, theirs) => {
       const end = start + length;

@@ -9,7 +9,7 @@ import { add } from '../src/ring/index.js';
 import { matmul } from './beaver.js';
 
 export function dense(ctx: Context, x: Shared, weight: Shared, bias: Shared | null): Promise<Shared> {
-  return ctx.section('dense', () => denseProtocol(ctx, x, weight, bias));
+  return ctx.call('dense', (c) => denseProtocol(c, x, weight, bias));
 }
 
 async function denseProtocol(ctx: Context, x: Shared, weight: Shared, bias: Shared | null): Promise<Shared> {
@@ -18,6 +18,7 @@ async function denseProtocol(ctx: Context, x: Shared, weight: Shared, bias: Shar
   const [batch, outDim] = y.shape as [number, number];
   if (bias.size !== outDim) throw new RangeError(`dense: bias of ${bias.size} elements for ${outDim} outputs`);
   if (bias.fracBits !== y.fracBits) throw new RangeError(`dense: bias has ${bias.fracBits} fractional bits, output ${y.fracBits}`);
+  if (!y.held) return y;
   const out = y.share;
   for (let r = 0; r < batch; r++) add(out.subarray(r * outDim, (r + 1) * outDim), bias.share, out.subarray(r * outDim, (r + 1) * outDim));
   return new Shared(out, y.shape, y.fracBits);

@@ -1,6 +1,7 @@
 /**
  * Linear operations: local on shares, no communication. Public constants
  * are added by P0 only, so that the sum of shares moves by the constant once.
+ * On P2's placeholders (empty shares) every op is an empty op.
  */
 import type { Context } from '../src/mpc/context.js';
 import { assertSameShape, Shared } from '../src/mpc/shared.js';
@@ -55,5 +56,6 @@ export function mulPublicScalar(ctx: Context, x: Shared, c: number, fracBits = c
 /** Elementwise product with a public tensor encoded at `fracBits`; scale grows likewise. */
 export function mulPublic(ctx: Context, x: Shared, c: ArrayLike<number>, fracBits = ctx.fracBits): Shared {
   if (c.length !== x.size) throw new RangeError(`mulPublic: ${c.length} constants for ${x.size} elements`);
+  if (!x.held) return x.with(x.share, x.fracBits + fracBits);
   return x.with(ringMul(x.share, encode(c, fracBits)), x.fracBits + fracBits);
 }

@@ -25,6 +25,7 @@ export function poolOutputShape(shape: readonly number[], size: number, stride: 
 /** Local sum over each window (no communication). */
 export function windowSum(x: Shared, size: number, stride = size): Shared {
   const [n, c, oh, ow] = poolOutputShape(x.shape, size, stride);
+  if (!x.held) return Shared.placeholder([n, c, oh, ow], x.fracBits);
   const h = x.shape[2]!;
   const w = x.shape[3]!;
   const src = x.share;
@@ -47,9 +48,9 @@ export function windowSum(x: Shared, size: number, stride = size): Shared {
 }
 
 export function avgPool2d(ctx: Context, x: Shared, size: number, opts: PoolOptions = {}): Promise<Shared> {
-  return ctx.section('avgPool2d', () => {
+  return ctx.call('avgPool2d', (c) => {
     const sum = windowSum(x, size, opts.stride ?? size);
-    const scaled = mulPublicScalar(ctx, sum, 1 / (size * size));
-    return truncate(ctx, scaled, ctx.fracBits);
+    const scaled = mulPublicScalar(c, sum, 1 / (size * size));
+    return truncate(c, scaled, c.fracBits);
   });
 }

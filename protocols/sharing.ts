@@ -1,6 +1,7 @@
 /**
  * Input sharing, opening and output reveal over additive shares
- * x = x0 + x1 (mod 2^64).
+ * x = x0 + x1 (mod 2^64). P2 holds no shares: it gets placeholders and
+ * takes no part in these steps.
  */
 import type { Context, HolderId } from '../src/mpc/context.js';
 import { ringView } from '../src/mpc/payload.js';
@@ -8,15 +9,19 @@ import { Shared } from '../src/mpc/shared.js';
 import { add, decode, encode, sub } from '../src/ring/index.js';
 import { shapeSize, type Shape } from '../src/ring/tensor.js';
 
+const EMPTY = new BigUint64Array(0);
+
 /**
  * Share a value held by `owner`. Both holders draw the same mask r from
  * their common PRG (k01): the other holder's share is r, the owner's is
  * x - r. No message is needed; r is independent of x, and the owner already
  * knows x. `values` is read on the owner only (pass null elsewhere).
+ * Call it in program order, like any protocol (it draws from ctx's stream).
  */
 export function shareInput(ctx: Context, owner: HolderId, values: ArrayLike<number> | null, shape: Shape, fracBits = ctx.fracBits): Shared {
   const n = shapeSize(shape);
   if (ctx.isPlain) return new Shared(encodeChecked(values, n, fracBits), shape, fracBits);
+  if (ctx.isHelper) return Shared.placeholder(shape, fracBits);
   const mask = ctx.common.ring(n);
   if (ctx.id !== owner) return new Shared(mask, shape, fracBits);
   return new Shared(sub(encodeChecked(values, n, fracBits), mask, mask), shape, fracBits);
@@ -29,31 +34,32 @@ function encodeChecked(values: ArrayLike<number> | null, n: number, fracBits: nu
 }
 
 /**
- * Exchange shares with the other holder and add: both learn the sum.
- * One online round, |share| elements each way.
+ * Exchange shares with the other holder on c's channel and add: both
+ * holders learn the sum. One online round, |share| elements each way.
+ * P2 gets an empty array.
  */
-export async function open(ctx: Context, tag: string, share: BigUint64Array): Promise<BigUint64Array> {
-  if (ctx.isPlain) return share;
-  return add(share, await exchange(ctx, tag, share));
+export async function open(c: Context, share: BigUint64Array): Promise<BigUint64Array> {
+  if (c.isPlain) return share;
+  if (c.isHelper) return EMPTY;
+  return add(share, await exchange(c, share));
 }
 
 /**
- * Send my share to the other holder and return theirs (a view on the
- * received payload). Callers that fold the sum into a later loop use this
- * instead of open() to save a pass over memory. Two-party only.
+ * Send my share to the other holder on c's channel and return theirs (a
+ * view on the received payload). Callers that fold the sum into a later
+ * loop use this instead of open() to save a pass over memory. Holders only.
  */
-export async function exchange(ctx: Context, tag: string, share: BigUint64Array): Promise<BigUint64Array> {
-  ctx.mesh.send(ctx.peer, tag, share);
-  const msg = await ctx.mesh.recv(ctx.peer, tag);
-  return ringView(msg.payload, share.length, `opening '${tag}' from P${ctx.peer}`);
+export async function exchange(c: Context, share: BigUint64Array): Promise<BigUint64Array> {
+  c.send(c.peer, share);
+  return ringView(await c.recv(c.peer), share.length, `opening '${c.tag}' from P${c.peer}`);
 }
 
-/** Reveal to both holders, as ring elements. */
+/** Reveal to both holders, as ring elements (P2: empty). */
 export function revealRing(ctx: Context, x: Shared): Promise<BigUint64Array> {
-  return ctx.section('reveal', () => open(ctx, 'reveal', x.share));
+  return ctx.call('reveal', (c) => open(c, x.share));
 }
 
-/** Reveal to both holders and decode the fixed-point values. */
+/** Reveal to both holders and decode the fixed-point values (P2: empty). */
 export async function reveal(ctx: Context, x: Shared): Promise<Float64Array> {
   return decode(await revealRing(ctx, x), x.fracBits);
 }

@@ -13,7 +13,7 @@
  *   floor(x / 2^d) + {0, 1}; it wraps with probability |x| / 2^64, as above.
  */
 import type { Context, TruncationMode } from '../src/mpc/context.js';
-import type { Shared } from '../src/mpc/shared.js';
+import { Shared } from '../src/mpc/shared.js';
 import { add, neg, shrArith, shrArithCeil, shrLogical, sub } from '../src/ring/index.js';
 import { open } from './sharing.js';
 
@@ -37,31 +37,32 @@ export function truncLocalShare(share: BigUint64Array, holder: 0 | 1, bits: numb
 
 /** Truncate by `bits` (default: the context's f). The result has x.fracBits - bits fractional bits. */
 export function truncate(ctx: Context, x: Shared, bits = ctx.fracBits, opts: TruncateOptions = {}): Promise<Shared> {
-  return ctx.section('truncate', () => truncateProtocol(ctx, x, bits, opts));
+  return ctx.call('truncate', (c) => truncateProtocol(c, x, bits, opts));
 }
 
-async function truncateProtocol(ctx: Context, x: Shared, bits: number, opts: TruncateOptions): Promise<Shared> {
+async function truncateProtocol(c: Context, x: Shared, bits: number, opts: TruncateOptions): Promise<Shared> {
   checkBits(x, bits);
   if (bits === 0) return x;
   const fracBits = x.fracBits - bits;
-  if (ctx.isPlain || x.size === 0) return x.with(shrArith(x.share, bits), fracBits);
-  const mode = opts.mode ?? ctx.truncation;
+  if (c.isPlain || x.size === 0) return x.with(shrArith(x.share, bits), fracBits);
+  if (c.isHelper) return Shared.placeholder(x.shape, fracBits);
+  const holder = c.holderId;
+  const mode = opts.mode ?? c.truncation;
   if (mode === 'local') {
     let share = x.share;
     if (!opts.fresh) {
-      const rho = ctx.common.ring(x.size);
-      share = ctx.id === 0 ? add(share, rho, rho) : sub(share, rho, rho);
+      const rho = c.common.ring(x.size);
+      share = holder === 0 ? add(share, rho, rho) : sub(share, rho, rho);
     }
-    return x.with(truncLocalShare(share, ctx.id, bits, opts.inPlace ? share : undefined), fracBits);
+    return x.with(truncLocalShare(share, holder, bits, opts.inPlace ? share : undefined), fracBits);
   }
-  const pair = await ctx.dealer.take({ kind: 'trunc', n: x.size, bits });
+  const pair = await c.correlation({ kind: 'trunc', n: x.size, bits });
   const [r] = pair.inputs as [BigUint64Array];
-  const c = await open(ctx, 'trunc.open', add(x.share, r));
-  return x.with(truncMaskedShare(c, pair.output, ctx.id, bits), fracBits);
+  const opened = await open(c, add(x.share, r));
+  return x.with(truncMaskedShare(opened, pair.output, holder, bits), fracBits);
 }
 
 /** Dealer-assisted rule for one holder, given the opened c = x + r and its share of r >> d: P0 gets (c >> d) - s0, P1 gets -s1. */
 export function truncMaskedShare(c: BigUint64Array, shiftedMaskShare: BigUint64Array, holder: 0 | 1, bits: number): BigUint64Array {
   return holder === 0 ? sub(shrLogical(c, bits), shiftedMaskShare) : neg(shiftedMaskShare);
 }
-

@@ -72,7 +72,7 @@ describe('a silent party', () => {
     const err = await handle.done.then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(RunError);
     const p0 = (err as RunError).failures.find((f) => f.id === 0);
-    expect(p0?.message).toMatch(/timed out after 1500 ms waiting for '[^']+' from P1/);
+    expect(p0?.message, (err as Error).message).toMatch(/timed out after 1500 ms waiting for '[^']+' from P1/);
     // The stopped party cannot exit by itself; the launcher kills it after the grace period.
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
   }, 30_000);

@@ -48,8 +48,8 @@ describe('hand-started parties', () => {
     expect(p0.output.traffic.bytesSent).toBe(16 * 300);
     expect(p0.output.traffic.rounds).toBe(1);
     expect(p0.output.maxAbsError).toBeLessThan(1e-4);
-    const p2 = JSON.parse(results[2]!.stdout) as { role: string; output: { correlations: number } };
+    const p2 = JSON.parse(results[2]!.stdout) as { role: string; dealer: { correlations: number } };
     expect(p2.role).toBe('dealer');
-    expect(p2.output.correlations).toBe(2); // warm-up + one timed repetition
+    expect(p2.dealer.correlations).toBe(2); // warm-up + one timed repetition
   }, 60_000);
 });

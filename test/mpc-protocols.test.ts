@@ -107,7 +107,7 @@ describe.each([
     // The dealer answered every correlation request and P2 sent nothing online.
     const dealer = run.parties[2]!;
     const expectedCorrelations = CASES.filter((c) => c.bytes > 0).length + (truncation === 'dealer' ? CASES.length : 0);
-    expect((dealer.output as { correlations: number }).correlations).toBe(expectedCorrelations);
+    expect(dealer.dealer!.correlations).toBe(expectedCorrelations);
     expect(dealer.stats.rounds).toBe(0);
   }, 60_000);
 });

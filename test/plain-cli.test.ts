@@ -3,7 +3,7 @@
  * backend cannot start) and the train / eval commands end to end.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,22 @@ import { BACKEND_NAMES, selectBackend } from '../src/plain/backend.js';
 import { findVulkanLoader, probeWebGpuUncached } from '../src/plain/webgpu.js';
 
 const cli = path.join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+/**
+ * Each test below starts `mpcnet` processes (about 2-3 s each on an idle
+ * machine); the limits leave room for a busy 2-core one. spawnSync blocks the
+ * worker, so vitest's own timeout cannot fire during it: each process gets a
+ * limit of its own, and a test's limit covers two of them.
+ */
+const SPAWN_TIMEOUT = 55_000;
+const CLI_TIMEOUT = 120_000;
+
+/** Runs `node dist/src/cli/main.js ...args`; throws, with its stderr, if it could not run or ran past SPAWN_TIMEOUT. */
+function mpcnet(args: string[]): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: SPAWN_TIMEOUT });
+  if (r.error) throw new Error(`mpcnet ${args.join(' ')}: ${r.error.message}\n${r.stderr ?? ''}`);
+  return r;
+}
+
 const installed = (pkg: string): boolean => {
   try {
     createRequire(import.meta.url).resolve(pkg);
@@ -57,41 +73,41 @@ describe('backend selection', () => {
 describe('mpcnet train / eval', () => {
   it('trains the seed CNN on a slice of MNIST, saves it, and eval reproduces its accuracy', () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'mpcnet-cli-')), 'cnn');
-    const t = spawnSync(process.execPath, [cli, 'train', '--model', 'cnn', '--dataset', 'mnist', '--epochs', '1', '--lr', '0.02',
-      '--limit-train', '600', '--limit-test', '300', '--backend', 'wasm', '--out', out, '--json'], { encoding: 'utf8' });
+    const t = mpcnet(['train', '--model', 'cnn', '--dataset', 'mnist', '--epochs', '1', '--lr', '0.02',
+      '--limit-train', '600', '--limit-test', '300', '--backend', 'wasm', '--out', out, '--json']);
     expect(t.stderr).toMatch(/backend: wasm/);
     expect(t.status).toBe(0);
     const report = JSON.parse(t.stdout) as { testAccuracy: number; testCount: number; complete: boolean; backend: string };
     expect(report).toMatchObject({ testCount: 300, complete: true, backend: 'wasm' });
     expect(report.testAccuracy).toBeGreaterThan(0.5);
-    const e = spawnSync(process.execPath, [cli, 'eval', '--model', out, '--limit-test', '300', '--json'], { encoding: 'utf8' });
+    const e = mpcnet(['eval', '--model', out, '--limit-test', '300', '--json']);
     expect(e.status).toBe(0);
     const ev = JSON.parse(e.stdout) as { accuracy: number; n: number };
     expect(ev.n).toBe(300);
     expect(ev.accuracy).toBe(report.testAccuracy);
-  }, 60_000);
+  }, CLI_TIMEOUT);
 
   it('--seeds trains one run per seed in parallel worker processes', () => {
     const out = mkdtempSync(path.join(tmpdir(), 'mpcnet-seeds-'));
-    const r = spawnSync(process.execPath, [cli, 'train', '--model', 'cnn', '--epochs', '1', '--limit-train', '128', '--limit-test', '64',
-      '--backend', 'wasm', '--seeds', '3,4', '--jobs', '2', '--out', out, '--json'], { encoding: 'utf8' });
+    const r = mpcnet(['train', '--model', 'cnn', '--epochs', '1', '--limit-train', '128', '--limit-test', '64',
+      '--backend', 'wasm', '--seeds', '3,4', '--jobs', '2', '--out', out, '--json']);
     expect(r.status).toBe(0);
     const s = JSON.parse(r.stdout) as { seeds: number[]; runs: { seed: number; out: string; testAccuracy: number }[]; meanAccuracy: number };
     expect(s.seeds).toEqual([3, 4]);
     expect(s.runs.map((x) => [x.seed, x.out])).toEqual([[3, path.join(out, 'seed-3')], [4, path.join(out, 'seed-4')]]);
     expect(s.meanAccuracy).toBeCloseTo((s.runs[0]!.testAccuracy + s.runs[1]!.testAccuracy) / 2, 10);
     expect(r.stderr).toMatch(/\[seed 3\] backend: wasm/);
-  }, 60_000);
+  }, CLI_TIMEOUT);
 
   it('fails with the file named for a directory that holds no model, and on bad options', () => {
-    const e = spawnSync(process.execPath, [cli, 'eval', '--model', '/nonexistent/run', '--json'], { encoding: 'utf8' });
+    const e = mpcnet(['eval', '--model', '/nonexistent/run', '--json']);
     expect(e.status).toBe(1);
     expect(e.stderr).toMatch(/\/nonexistent\/run\/manifest\.json: manifest not found/);
-    const t = spawnSync(process.execPath, [cli, 'train', '--model', 'resnet21', '--epochs', '1'], { encoding: 'utf8' });
+    const t = mpcnet(['train', '--model', 'resnet21', '--epochs', '1']);
     expect(t.status).toBe(1);
     expect(t.stderr).toMatch(/unknown model "resnet21"/);
-    const n = spawnSync(process.execPath, [cli, 'train', '--model', 'cnn', '--epochs', '1', '--ngnv', '0.3'], { encoding: 'utf8' });
+    const n = mpcnet(['train', '--model', 'cnn', '--epochs', '1', '--ngnv', '0.3']);
     expect(n.status).toBe(1);
     expect(n.stderr).toMatch(/--ngnv "0.3": expected r,lambda/);
-  });
+  }, CLI_TIMEOUT);
 });

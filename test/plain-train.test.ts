@@ -25,6 +25,9 @@ function settings(over: Partial<TrainSettings> = {}): TrainSettings {
   };
 }
 
+/** Whole training runs (in this process): sized for a busy 2-core machine, not the ~0.5 s they take on an idle one. */
+const TRAIN_TIMEOUT = 120_000;
+
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'mpcnet-train-'));
 const stripTimes = (h: { seconds: number; imagesPerSecond: number }[]): unknown[] => h.map(({ seconds: _s, imagesPerSecond: _r, ...rest }) => rest);
 
@@ -55,7 +58,7 @@ describe('train', () => {
     const c = await train({ dataset: data, settings: settings({ seed: 12, epochs: 1 }), backend });
     expect(c.model.getWeights()[0]!.dataSync()).not.toEqual(a.model.getWeights()[0]!.dataSync());
     tf.dispose([a.model, b1.model, b2.model, c.model].map((m) => m.weights.map((w) => w.read())).flat());
-  });
+  }, TRAIN_TIMEOUT);
 
   it('refuses to resume with different settings or without a checkpoint', async () => {
     const dir = tmp();
@@ -65,7 +68,7 @@ describe('train', () => {
     // More epochs than the checkpoint's run is fine.
     const more = await train({ dataset: data, settings: settings({ epochs: 2, model: 'cnn' }), backend, outDir: dir, resume: true });
     expect(more.manifest.metrics.epochs.length).toBe(2);
-  });
+  }, TRAIN_TIMEOUT);
 
   it('learns, saves a model and manifest that load back with the same predictions, and leaks no tensors', async () => {
     const dir = tmp();
@@ -88,5 +91,5 @@ describe('train', () => {
     const acc = await evaluateAccuracy(loaded, data, data.test, m.normalization);
     expect(acc.accuracy).toBe(m.metrics.testAccuracy);
     expect(acc.n).toBe(32);
-  });
+  }, TRAIN_TIMEOUT);
 });

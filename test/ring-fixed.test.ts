@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decode, decodeScalar, DEFAULT_FRAC_BITS, encode, encodeScalar } from '../src/ring/index.js';
+import {
+  checkSessionFracBits, decode, decodeScalar, DEFAULT_FRAC_BITS, encode, encodeScalar, MAX_FRAC_BITS, MAX_SESSION_FRAC_BITS, MIN_INTEGER_BITS,
+} from '../src/ring/index.js';
 
 // Deterministic pseudo-random doubles.
 function lcg(seed: number): () => number {
@@ -80,5 +82,29 @@ describe('fixed-point encoding', () => {
     expect(decode(new BigUint64Array(0)).length).toBe(0);
     const buf = new BigUint64Array([0n, 65536n, 131072n]);
     expect(decode(buf.subarray(1), 16)).toEqual(new Float64Array([1, 2]));
+  });
+});
+
+describe('session fractional bits', () => {
+  it('are bounded by the products: 2f fractional bits plus 23 integer bits (15 + 8 of headroom) below 2^63', () => {
+    expect(MIN_INTEGER_BITS).toBe(23);
+    expect(MAX_SESSION_FRAC_BITS).toBe(20);
+    expect(2 * MAX_SESSION_FRAC_BITS + MIN_INTEGER_BITS).toBeLessThanOrEqual(63);
+    expect(2 * (MAX_SESSION_FRAC_BITS + 1) + MIN_INTEGER_BITS).toBeGreaterThan(63);
+    expect(MAX_FRAC_BITS).toBe(62); // encoding alone still takes more
+    for (const f of [0, 1, DEFAULT_FRAC_BITS, 20]) expect(checkSessionFracBits(f, 'fracBits')).toBe(f);
+  });
+
+  it('refuse what cannot work, saying why', () => {
+    expect(() => checkSessionFracBits(30, '--frac-bits')).toThrow(new RangeError(
+      '--frac-bits 30 cannot work: a product of two fixed-point values carries 2f = 60 fractional bits, leaving 3 bits of integer range below 2^63; use 0 <= f <= 20 (at least 23 integer bits, 8 of them headroom against truncation wraps)',
+    ));
+    expect(() => checkSessionFracBits(21, 'fracBits')).toThrow(/^fracBits 21 cannot work: .* 2f = 42 fractional bits, leaving 21 bits of integer range below 2\^63; use 0 <= f <= 20/);
+    expect(() => checkSessionFracBits(31, 'f')).toThrow(/leaving 1 bit of integer range/);
+    for (const f of [32, 40, 62]) expect(() => checkSessionFracBits(f, 'f')).toThrow(/leaving no integer range below 2\^63/);
+    for (const f of [-1, 1.5, NaN, Infinity]) {
+      expect(() => checkSessionFracBits(f, 'fracBits')).toThrow(RangeError);
+      expect(() => checkSessionFracBits(f, 'fracBits')).toThrow(new RegExp(`^fracBits ${f} cannot work: the number of fractional bits f must be a whole number >= 0; use 0 <= f <= 20`));
+    }
   });
 });

@@ -4,9 +4,10 @@
  * for hand-started parties).
  */
 import type { Argv } from 'yargs';
-import { BENCH_OPS, type ArithOp, type BenchArithJob } from '../jobs/index.js';
+import { BENCH_OPS, parseJob, type ArithOp, type BenchArithJob } from '../jobs/index.js';
 import type { TruncationMode } from '../mpc/context.js';
 import type { SessionOptions } from '../mpc/session.js';
+import { checkSessionFracBits, DEFAULT_FRAC_BITS, MAX_SESSION_FRAC_BITS } from '../ring/fixed.js';
 
 export interface ArithJobArgs {
   parties: number;
@@ -29,12 +30,20 @@ export function withArithJobOptions<T>(y: Argv<T>, defaults?: { op: ArithOp; siz
     .option('size', { type: 'number', describe: 'N', ...(defaults ? { default: defaults.size } : { demandOption: true }) })
     .option('reps', { type: 'number', default: 3, describe: 'timed repetitions after one warm-up (median reported)' })
     .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'local' as const, describe: 'truncation protocol' })
-    .option('frac-bits', { type: 'number', default: 16, describe: 'fixed-point fractional bits f' })
+    .option('frac-bits', {
+      type: 'number', default: DEFAULT_FRAC_BITS, describe: `fixed-point fractional bits f, 0 to ${MAX_SESSION_FRAC_BITS} (products carry 2f bits)`,
+      coerce: (f: number) => checkSessionFracBits(f, '--frac-bits'),
+    })
     .option('seed', { type: 'number', default: 1, describe: 'input seed' }) as unknown as Argv<T & ArithJobArgs>;
 }
 
+/**
+ * The job, checked as the parties will check it (parseJob: size, reps and
+ * seed limits), so that a job they would refuse fails here at once, with the
+ * same message, also for --emulate and before a config is written.
+ */
 export function arithJob(args: ArithJobArgs): BenchArithJob {
-  return { kind: 'bench-arith', op: args.op, size: args.size, reps: args.reps, seed: args.seed };
+  return parseJob({ kind: 'bench-arith', op: args.op, size: args.size, reps: args.reps, seed: args.seed }) as BenchArithJob;
 }
 
 /** Session settings for the job (mode, fixed point, truncation, job). */

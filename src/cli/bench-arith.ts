@@ -38,7 +38,7 @@ export interface BenchArithReport {
 export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchArithReport> {
   const job = arithJob(args);
   if (args.emulate) {
-    const out = await benchArith(Context.plain({ fracBits: args.fracBits, truncation: args.trunc }), job);
+    const out = (await benchArith(Context.plain({ fracBits: args.fracBits, truncation: args.trunc }), job))!;
     const seconds = median(out.onlineSeconds);
     return {
       op: args.op, parties: 1, size: args.size, fracBits: args.fracBits, truncation: args.trunc, reps: args.reps,

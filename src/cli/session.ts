@@ -25,7 +25,9 @@ export const sessionCommand: CommandModule<object, Args> = {
       .option('out', { type: 'string', demandOption: true, describe: 'config file to write (contains the session key: copy it only to the parties)' })
       .option('hosts', { type: 'string', default: '127.0.0.1', describe: 'P0,P1,P2 hosts (or one for all)' })
       .option('ports', { type: 'string', demandOption: true, describe: 'P0,P1,P2 ports' }) as unknown as Argv<Args>,
-  handler: (argv: ArgumentsCamelCase<Args>) => {
+  // async: yargs hands a rejected handler's error to main.ts' .fail (one line,
+  // exit 1); a synchronous throw would escape parseAsync as a stack trace.
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
     const hosts = list('hosts', argv.hosts);
     const ports = list('ports', argv.ports).map((p) => Number(p));
     const config = newSession({ ...arithSession(argv), peers: hosts.map((host, id) => ({ id, host, port: ports[id]! })) });

@@ -30,14 +30,17 @@ export interface BenchArithOutput {
   maxAbsError: number | null;
 }
 
-const BARRIER_TAG = 'bench.barrier';
-
-async function barrier(ctx: Context): Promise<void> {
-  ctx.mesh.send(ctx.peer, BARRIER_TAG, null);
-  await ctx.mesh.recv(ctx.peer, BARRIER_TAG);
+/** Holders wait for each other (one round on the clock, before the timed part). */
+function barrier(ctx: Context): Promise<void> {
+  return ctx.call('barrier', async (c) => {
+    c.send(c.peer, null);
+    await c.recv(c.peer);
+  });
 }
 
-export async function benchArith(ctx: Context, job: BenchArithJob): Promise<BenchArithOutput> {
+/** P2's part: arithmetic needs only the dealer loop (which runs beside the job), nothing online. */
+export async function benchArith(ctx: Context, job: BenchArithJob): Promise<BenchArithOutput | null> {
+  if (ctx.isHelper) return null;
   const c = arithCase(job.op, job.size);
   const operands = shareOperands(ctx, c, job.seed);
   const specs = c.correlations(ctx.truncation, ctx.fracBits);

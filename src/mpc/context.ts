@@ -1,6 +1,7 @@
 /**
- * The party context every protocol takes: who I am, the fixed-point
- * setting, the channels, common randomness and the dealer.
+ * The party context every protocol takes: who I am (P0, P1 or P2), the
+ * fixed-point setting, this protocol call's own channel and randomness, and
+ * the dealer.
  *
  * Modes:
  *  - 'plain': one party holds the values themselves (share = value). The
@@ -8,15 +9,38 @@
  *    mode or MP-SPDZ's emulator, as the reference for tests and --emulate.
  *  - '2pc': P0 and P1 online; P2 is only a dealer that can run ahead.
  *  - '3pc': P2 is also an online helper (Bicoptor ReLU, max pooling, ...).
+ *
+ * Every party runs the same job program; a protocol is one function that
+ * branches on `ctx.id` where the roles differ (Piranha, MP-SPDZ).
+ *
+ * Concurrency: a protocol call is `ctx.call(name, (c) => ...)`. The child
+ * context `c` has a path unique in the run ("relu#3/drelu#0"), made from a
+ * per-parent counter that every party advances in program order, so the
+ * same call has the same path on every party whatever the message timing.
+ * The path is the call's message tag (c.send / c.recv), the label of its
+ * PRG streams (c.prg) and of its dealer correlations (c.correlation): any
+ * number of calls may be in flight at once without their messages or
+ * random draws crossing. Rule: call ctx.call synchronously in program order
+ * (for example, not inside a callback that runs when a message arrives).
+ *
+ * Rounds: each call keeps a Lamport clock, starting from its parent's clock
+ * when it is created; messages carry depth = clock + 1 and receiving one
+ * raises the clock to its depth; a finished call raises its parent's
+ * clock. Two calls in flight together from the same point thus count
+ * max(rounds), not the sum: the clock of the longest dependency chain.
  */
-import type { Mesh } from '../net/types.js';
-import { DEFAULT_FRAC_BITS } from '../ring/fixed.js';
+import type { Mesh, PartyId } from '../net/types.js';
+import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
 import type { Prg } from '../ring/prg.js';
+import type { CorrelationShares, CorrelationSpec } from './correlations.js';
 import type { DealerClient } from './dealer-client.js';
-import { snapshot, trafficSince, type TrafficSnapshot } from './traffic.js';
+import type { SeedBook } from './seeds.js';
 
 export type Mode = 'plain' | '2pc' | '3pc';
 export type HolderId = 0 | 1;
+/** P0 and P1 hold additive shares; P2 deals (2pc) or also helps online (3pc). */
+export type PartyIndex = 0 | 1 | 2;
+export const HELPER_ID = 2;
 /** 'local': SecureML share-wise shift (0 rounds); 'dealer': open x + r with dealer's (r, r >> d) (1 round). */
 export type TruncationMode = 'local' | 'dealer';
 
@@ -25,13 +49,14 @@ export interface ProgressEvent {
   [key: string]: unknown;
 }
 
-/** Totals of one named section (a protocol or a layer); nested sections count in each. */
+/** Totals of one named section (a protocol call or a layer); nested calls count in each enclosing one. */
 export interface ProfileEntry {
   calls: number;
   seconds: number;
-  /** Online payload bytes and rounds (zero in the plaintext context). */
+  /** Online payload bytes on the calls' own channels (zero in the plaintext context). */
   bytesSent: number;
   bytesReceived: number;
+  /** Rounds on the calls' critical path, summed over calls. */
   rounds: number;
 }
 
@@ -41,93 +66,233 @@ export interface ContextOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
+/** What all calls of one party share. */
+interface PartyState {
+  mode: Mode;
+  id: PartyIndex;
+  fracBits: number;
+  truncation: TruncationMode;
+  mesh: Mesh | null;
+  dealer: DealerClient | null;
+  seeds: SeedBook | null;
+  progressSink: ((event: ProgressEvent) => void) | undefined;
+  sections: Map<string, ProfileEntry>;
+  /** P2: calls finished since it last yielded to the event loop. */
+  quietCalls: number;
+}
+
+export interface SendOptions {
+  /**
+   * Round clock the payload depends on (default: this call's clock). A call
+   * that streams one round's data in chunks while receiving the peer's
+   * chunks passes the clock from before the exchange.
+   */
+  basis?: number;
+  /** Copy the payload before queuing it (default: sent from the caller's memory; do not modify it). */
+  copy?: boolean;
+}
+
+const ROOT_TAG = 'job';
+
 export class Context {
-  readonly fracBits: number;
-  readonly truncation: TruncationMode;
-  private readonly progressSink: ((event: ProgressEvent) => void) | undefined;
+  private clock: number;
+  private children = 0;
+  private correlationsTaken = 0;
+  private readonly prgs = new Map<PartyId, Prg>();
+  private readonly peersUsed = new Set<PartyId>();
+  private bytesSent = 0;
+  private bytesReceived = 0;
 
   private constructor(
-    readonly mode: Mode,
-    readonly id: HolderId,
-    private readonly meshOrNull: Mesh | null,
-    private readonly dealerOrNull: DealerClient | null,
-    private readonly commonOrNull: Prg | null,
-    opts: ContextOptions,
+    private readonly party: PartyState,
+    /** Unique call path; '' for the job's root context. */
+    readonly path: string,
+    private readonly parent: Context | null,
   ) {
-    this.fracBits = opts.fracBits ?? DEFAULT_FRAC_BITS;
-    if (!Number.isInteger(this.fracBits) || this.fracBits < 0 || this.fracBits > 40) {
-      throw new RangeError(`fracBits must be an integer in [0, 40], got ${this.fracBits}`);
-    }
-    this.truncation = opts.truncation ?? 'local';
-    this.progressSink = opts.onProgress;
+    this.clock = parent ? parent.clock : (party.mesh?.rounds ?? 0);
+  }
+
+  private static create(mode: Mode, id: PartyIndex, mesh: Mesh | null, dealer: DealerClient | null, seeds: SeedBook | null, opts: ContextOptions): Context {
+    const fracBits = checkSessionFracBits(opts.fracBits ?? DEFAULT_FRAC_BITS, 'fracBits');
+    return new Context({
+      mode, id, fracBits, truncation: opts.truncation ?? 'local', mesh, dealer, seeds,
+      progressSink: opts.onProgress, sections: new Map(), quietCalls: 0,
+    }, '', null);
   }
 
   static plain(opts: ContextOptions = {}): Context {
-    return new Context('plain', 0, null, null, null, opts);
+    return Context.create('plain', 0, null, null, null, opts);
   }
 
   /** A share holder's context (P0 or P1) in a 2- or 3-party session. */
-  static holder(mode: '2pc' | '3pc', id: HolderId, mesh: Mesh, dealer: DealerClient, common: Prg, opts: ContextOptions = {}): Context {
-    return new Context(mode, id, mesh, dealer, common, opts);
+  static holder(mode: '2pc' | '3pc', id: HolderId, mesh: Mesh, dealer: DealerClient, seeds: SeedBook, opts: ContextOptions = {}): Context {
+    return Context.create(mode, id, mesh, dealer, seeds, opts);
+  }
+
+  /** P2's context: it holds no shares; in 3pc it takes part online where a protocol says so. */
+  static helper(mode: '2pc' | '3pc', mesh: Mesh, seeds: SeedBook, opts: ContextOptions = {}): Context {
+    return Context.create(mode, HELPER_ID, mesh, null, seeds, opts);
+  }
+
+  get mode(): Mode {
+    return this.party.mode;
+  }
+
+  get id(): PartyIndex {
+    return this.party.id;
+  }
+
+  get fracBits(): number {
+    return this.party.fracBits;
+  }
+
+  get truncation(): TruncationMode {
+    return this.party.truncation;
   }
 
   get isPlain(): boolean {
-    return this.mode === 'plain';
+    return this.party.mode === 'plain';
+  }
+
+  /** P2 (never in the plaintext context). */
+  get isHelper(): boolean {
+    return this.party.id === HELPER_ID;
+  }
+
+  /** The holder's id (P0 or P1); throws on P2. */
+  get holderId(): HolderId {
+    if (this.party.id === HELPER_ID) throw new Error('P2 holds no shares');
+    return this.party.id;
   }
 
   /** The other share holder. */
   get peer(): HolderId {
-    return this.id === 0 ? 1 : 0;
+    return this.holderId === 0 ? 1 : 0;
   }
 
   get mesh(): Mesh {
-    if (!this.meshOrNull) throw new Error('this protocol step needs a network, but the context is plaintext');
-    return this.meshOrNull;
+    if (!this.party.mesh) throw new Error('this protocol step needs a network, but the context is plaintext');
+    return this.party.mesh;
   }
 
   get dealer(): DealerClient {
-    if (!this.dealerOrNull) throw new Error('this protocol step needs a dealer, but the context is plaintext');
-    return this.dealerOrNull;
+    if (!this.party.dealer) {
+      throw new Error(this.isPlain ? 'this protocol step needs a dealer, but the context is plaintext' : 'P2 is the dealer; it takes no correlations');
+    }
+    return this.party.dealer;
   }
 
-  /** PRG shared by P0 and P1 (seed k01): masks that need no message. */
-  get common(): Prg {
-    if (!this.commonOrNull) throw new Error('common randomness needs two parties, but the context is plaintext');
-    return this.commonOrNull;
+  /** Throws unless P2 is online (3pc): for protocols that need the helper. */
+  requireHelper(protocol: string): void {
+    if (this.party.mode === '2pc') throw new Error(`${protocol} needs P2 online: run with 3 parties (--parties 3), not 2`);
   }
 
-  progress(event: ProgressEvent): void {
-    this.progressSink?.(event);
+  // ------------------------------------------------------------ calls
+
+  /** This call's message tag. */
+  get tag(): string {
+    return this.path === '' ? ROOT_TAG : this.path;
   }
 
-  private readonly sections = new Map<string, ProfileEntry>();
+  /** This call's round clock. */
+  get rounds(): number {
+    return this.clock;
+  }
 
   /**
-   * Run `body` as the named section and add its wall time and online
-   * traffic to the profile (DESIGN.md "Stats per party"). Sections may
-   * nest; each counts everything inside it.
+   * Run `body` as a protocol call named `name` with its own child context
+   * (channel, randomness, correlations), and add its wall time, traffic and
+   * rounds to the profile under `name`.
    */
-  async section<T>(name: string, body: () => Promise<T>): Promise<T> {
-    const before: TrafficSnapshot | null = this.meshOrNull ? snapshot(this.meshOrNull) : null;
+  call<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
+    const child = new Context(this.party, `${this.path === '' ? '' : `${this.path}/`}${name}#${this.children++}`, this);
+    return child.run(name, body);
+  }
+
+  /** Same as call(): a layer or step that groups protocol calls. */
+  section<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
+    return this.call(name, body);
+  }
+
+  private async run<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
+    const startClock = this.clock;
     const t0 = performance.now();
+    let ok = false;
     try {
-      return await body();
+      const out = await body(this);
+      // P2 follows the holders' calls that need nothing from it as promises
+      // that resolve at once; a long run of them would starve its dealer
+      // loop and sockets (microtasks run before I/O), so yield now and then.
+      if (this.party.id === HELPER_ID && this.peersUsed.size === 0 && ++this.party.quietCalls % 64 === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      ok = true;
+      return out;
     } finally {
-      const entry = this.sections.get(name) ?? { calls: 0, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0 };
+      // On failure the run is ending: keep the original error, do not check the channel.
+      if (ok && this.party.mesh) for (const p of this.peersUsed) this.party.mesh.release(p, this.tag);
+      const parent = this.parent!;
+      parent.clock = Math.max(parent.clock, this.clock);
+      parent.bytesSent += this.bytesSent;
+      parent.bytesReceived += this.bytesReceived;
+      const entry = this.party.sections.get(name) ?? { calls: 0, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0 };
       entry.calls++;
       entry.seconds += (performance.now() - t0) / 1000;
-      if (before) {
-        const d = trafficSince(before, snapshot(this.meshOrNull!));
-        entry.bytesSent += d.bytesSent;
-        entry.bytesReceived += d.bytesReceived;
-        entry.rounds += d.rounds;
-      }
-      this.sections.set(name, entry);
+      entry.bytesSent += this.bytesSent;
+      entry.bytesReceived += this.bytesReceived;
+      entry.rounds += this.clock - startClock;
+      this.party.sections.set(name, entry);
     }
+  }
+
+  /** Send on this call's channel (online traffic). */
+  send(to: PartyId, payload: ArrayBufferView | null, opts: SendOptions = {}): void {
+    const basis = opts.basis ?? this.clock;
+    if (basis > this.clock) throw new RangeError(`send basis ${basis} is past this call's clock ${this.clock}`);
+    this.mesh.send(to, this.tag, payload, { basis, ...(opts.copy ? { copy: true } : {}) });
+    this.peersUsed.add(to);
+    this.bytesSent += payload ? payload.byteLength : 0;
+  }
+
+  /** Next message on this call's channel from `from`; its payload (8-byte aligned) or null. */
+  async recv(from: PartyId): Promise<Uint8Array | null> {
+    this.peersUsed.add(from);
+    const msg = await this.mesh.recv(from, this.tag);
+    if (msg.depth > this.clock) this.clock = msg.depth;
+    this.bytesReceived += msg.payload ? msg.payload.byteLength : 0;
+    return msg.payload;
+  }
+
+  /** A PRG stream this call shares with party `other` (derived from the pair seed and the call path). */
+  prg(other: PartyId): Prg {
+    let prg = this.prgs.get(other);
+    if (!prg) {
+      if (!this.party.seeds) throw new Error('common randomness needs two parties, but the context is plaintext');
+      if (other === this.party.id) throw new Error(`P${other} has no stream shared with itself`);
+      prg = this.party.seeds.stream(other, `call:${this.tag}`);
+      this.prgs.set(other, prg);
+    }
+    return prg;
+  }
+
+  /** PRG shared by P0 and P1 (seed k01) for this call: masks that need no message. */
+  get common(): Prg {
+    return this.prg(this.peer);
+  }
+
+  /** A dealer correlation for this call (holders only). */
+  correlation(spec: CorrelationSpec): Promise<CorrelationShares> {
+    return this.dealer.take(spec, `${this.tag}:${this.correlationsTaken++}`);
+  }
+
+  // ------------------------------------------------------------ reporting
+
+  progress(event: ProgressEvent): void {
+    this.party.progressSink?.(event);
   }
 
   /** The profile so far, by section name. */
   profile(): Record<string, ProfileEntry> {
-    return Object.fromEntries([...this.sections].map(([k, v]) => [k, { ...v }]));
+    return Object.fromEntries([...this.party.sections].map(([k, v]) => [k, { ...v }]));
   }
 }

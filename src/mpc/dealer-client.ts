@@ -1,14 +1,18 @@
 /**
- * The share holders' side of the dealer (PROTOCOLS.md 1). Draws happen
- * synchronously when a correlation is asked for, so P0, P1 and the dealer
- * consume their PRG streams in program order; only P0 talks to the dealer
- * (request header out, output correction back), P1 needs no message at all.
+ * The share holders' side of the dealer (PROTOCOLS.md 1). Every correlation
+ * has a label (its protocol call's path, from Context): P0, P1 and the
+ * dealer each derive the correlation's PRG streams from the pair seed and
+ * that label, so concurrent protocol calls can ask in any order and still
+ * agree. Only P0 talks to the dealer (request header out, output
+ * correction back); P1 needs no message at all.
  *
  * prefetch() is the offline phase: ask for correlations before their inputs
- * exist; take() later consumes them in FIFO order per spec.
+ * exist, under labels of their own; take() consumes them FIFO per spec
+ * before asking afresh. P0 and P1 must prefetch the same specs in the same
+ * order and take them in the same order (true for calls made one after the
+ * other, as in `bench arith`).
  */
 import type { Mesh } from '../net/types.js';
-import type { Prg } from '../ring/prg.js';
 import {
   drawHolderShares,
   outputSize,
@@ -17,20 +21,29 @@ import {
   type CorrelationSpec,
 } from './correlations.js';
 import { ringView } from './payload.js';
+import type { SeedBook } from './seeds.js';
 
 export const DEALER_ID = 2;
 export const CORR_REQUEST_TAG = 'corr.req';
 export const CORR_RESPONSE_TAG = 'corr.res';
+/** Longest correlation label the dealer accepts (call paths are much shorter). */
+export const MAX_LABEL_LENGTH = 200;
+
+/** Stream label of a correlation, shared by a holder and the dealer. */
+export function correlationStream(label: string): string {
+  return `dealer:${label}`;
+}
 
 export class DealerClient {
   private readonly prefetched = new Map<string, Promise<CorrelationShares>[]>();
   private requested = 0;
+  private prefetches = 0;
 
   constructor(
     private readonly mesh: Mesh,
     private readonly holder: 0 | 1,
-    /** PRG shared with the dealer: k02 for P0, k12 for P1. */
-    private readonly prg: Prg,
+    /** Seeds shared with the dealer: k02 for P0, k12 for P1. */
+    private readonly seeds: SeedBook,
   ) {}
 
   /** Correlations asked of the dealer so far. */
@@ -38,21 +51,21 @@ export class DealerClient {
     return this.requested;
   }
 
-  /** Ask now, use later (offline phase); resolves when the material is here. Both holders must prefetch the same specs in the same order. */
+  /** Ask now, use later (offline phase); resolves when the material is here. */
   prefetch(spec: CorrelationSpec): Promise<void> {
     const key = specKey(spec);
     const list = this.prefetched.get(key) ?? [];
-    const pending = this.request(spec);
+    const pending = this.request(spec, `prefetch#${this.prefetches++}`);
     list.push(pending);
     this.prefetched.set(key, list);
     return pending.then(() => undefined);
   }
 
-  /** A prefetched correlation of this spec if there is one, else a fresh request. */
-  take(spec: CorrelationSpec): Promise<CorrelationShares> {
+  /** A prefetched correlation of this spec if there is one, else a fresh request under `label`. */
+  take(spec: CorrelationSpec, label: string): Promise<CorrelationShares> {
     const list = this.prefetched.get(specKey(spec));
     const early = list?.shift();
-    return early ?? this.request(spec);
+    return early ?? this.request(spec, label);
   }
 
   /** Tell the dealer the job is over (P0 only; P1 never talks to it). */
@@ -60,12 +73,12 @@ export class DealerClient {
     if (this.holder === 0) this.mesh.send(DEALER_ID, CORR_REQUEST_TAG, null, { meta: { kind: 'end' }, cls: 'dealer' });
   }
 
-  private request(spec: CorrelationSpec): Promise<CorrelationShares> {
+  private request(spec: CorrelationSpec, label: string): Promise<CorrelationShares> {
     this.requested++;
-    const drawn = drawHolderShares(spec, this.holder, this.prg);
+    const drawn = drawHolderShares(spec, this.holder, this.seeds.stream(DEALER_ID, correlationStream(label)));
     if (this.holder === 1) return Promise.resolve({ inputs: drawn.inputs, output: drawn.output! });
-    this.mesh.send(DEALER_ID, CORR_REQUEST_TAG, null, { meta: spec, cls: 'dealer' });
-    // recv is queued now, so replies pair with requests in order.
+    this.mesh.send(DEALER_ID, CORR_REQUEST_TAG, null, { meta: { spec, label }, cls: 'dealer' });
+    // The dealer answers in request order and the recv is queued now, so replies pair with requests.
     const reply = this.mesh.recv(DEALER_ID, CORR_RESPONSE_TAG);
     return reply.then((msg) => ({
       inputs: drawn.inputs,

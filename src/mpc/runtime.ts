@@ -1,21 +1,21 @@
 /**
  * What a party process does, whatever its role: listen, learn the peers'
- * addresses, connect the mesh, agree seeds, then run the job (P0, P1) or
- * the dealer / helper loop (P2), and report. Any fatal mesh error (a peer
- * died, went silent, or sent a malformed frame) ends the run with an error
- * naming it.
+ * addresses, connect the mesh, agree pairwise seeds, run the job program
+ * (every party, P2 with placeholder tensors) and, on P2, the dealer loop
+ * beside it, and report. Any fatal mesh error (a peer died, went silent, or
+ * sent a malformed frame) ends the run with an error naming it.
  */
 import { MeshNode } from '../net/index.js';
 import type { Mesh, MeshStats, PartyId, PeerAddress } from '../net/types.js';
 import { Context, type HolderId, type ProfileEntry, type ProgressEvent } from './context.js';
 import { DealerClient, DEALER_ID } from './dealer-client.js';
-import { serveDealer } from './dealer-service.js';
-import { agreeSeeds, type SeedBook } from './seeds.js';
+import { serveDealer, type DealerSummary } from './dealer-service.js';
+import { agreeSeeds } from './seeds.js';
 import { PROCESS_COUNT, type SessionConfig } from './session.js';
 
-export type PartyRole = 'holder' | 'dealer';
+export type PartyRole = 'holder' | 'dealer' | 'helper';
 
-/** A share holder's program: the job, given its context. Returns JSON-able output. */
+/** The job program every party runs (P2 too: it holds placeholders and joins the protocols that need it). Returns JSON-able output. */
 export type HolderProgram = (ctx: Context, job: unknown) => Promise<unknown>;
 
 export interface PartyResult {
@@ -25,8 +25,10 @@ export interface PartyResult {
   seconds: number;
   /** Whole-session traffic (the job may report finer-grained figures in its output). */
   stats: MeshStats;
-  /** Holders: wall time and online traffic per protocol (Context.section). */
+  /** Wall time and online traffic per protocol (Context.call). */
   profile?: Record<string, ProfileEntry>;
+  /** P2: correlations served as the dealer. */
+  dealer?: DealerSummary;
   output: unknown;
 }
 
@@ -37,16 +39,9 @@ export interface PartyHooks {
   log?(line: string): void;
 }
 
-/** Labels of the PRG streams derived from pairwise seeds. */
-export const STREAM = {
-  /** k01: masks shared by P0 and P1. */
-  common: 'common',
-  /** k02 / k12: dealer correlations. */
-  dealer: 'dealer',
-} as const;
-
-export function roleOf(id: PartyId): PartyRole {
-  return id === DEALER_ID ? 'dealer' : 'holder';
+export function roleOf(id: PartyId, mode: '2pc' | '3pc'): PartyRole {
+  if (id !== DEALER_ID) return 'holder';
+  return mode === '3pc' ? 'helper' : 'dealer';
 }
 
 export async function runParty(self: PartyId, config: SessionConfig, hooks: PartyHooks, program: HolderProgram): Promise<PartyResult> {
@@ -72,10 +67,9 @@ export async function runParty(self: PartyId, config: SessionConfig, hooks: Part
   mesh.onFatal((err) => fatal(err));
   try {
     const started = performance.now();
-    const { output, profile } = await Promise.race([runRole(self, config, mesh, hooks, program), fatalPromise]);
+    const done = await Promise.race([runRole(self, config, mesh, hooks, program), fatalPromise]);
     await Promise.race([mesh.flush(), fatalPromise]);
-    const result: PartyResult = { id: self, role: roleOf(self), seconds: (performance.now() - started) / 1000, stats: mesh.stats(), output };
-    if (profile) result.profile = profile;
+    const result: PartyResult = { id: self, role: roleOf(self, config.mode), seconds: (performance.now() - started) / 1000, stats: mesh.stats(), ...done };
     await mesh.close();
     return result;
   } catch (err) {
@@ -85,23 +79,26 @@ export async function runParty(self: PartyId, config: SessionConfig, hooks: Part
   }
 }
 
-async function runRole(
-  self: PartyId, config: SessionConfig, mesh: Mesh, hooks: PartyHooks, program: HolderProgram,
-): Promise<{ output: unknown; profile?: Record<string, ProfileEntry> }> {
-  const seeds = await agreeSeeds(mesh);
-  if (self === DEALER_ID) return { output: await serveDealer(mesh, seeds.stream(0, STREAM.dealer), seeds.stream(1, STREAM.dealer)) };
-  const ctx = holderContext(self as HolderId, config, mesh, seeds, hooks);
-  const output = await program(ctx, config.job);
-  ctx.dealer.finish();
-  return { output, profile: ctx.profile() };
-}
+type RoleOutcome = Pick<PartyResult, 'output' | 'profile' | 'dealer'>;
 
-function holderContext(id: HolderId, config: SessionConfig, mesh: Mesh, seeds: SeedBook, hooks: PartyHooks): Context {
-  const dealer = new DealerClient(mesh, id, seeds.stream(DEALER_ID, STREAM.dealer));
-  const common = seeds.stream(id === 0 ? 1 : 0, STREAM.common);
-  return Context.holder(config.mode, id, mesh, dealer, common, {
+async function runRole(self: PartyId, config: SessionConfig, mesh: Mesh, hooks: PartyHooks, program: HolderProgram): Promise<RoleOutcome> {
+  const seeds = await agreeSeeds(mesh, config.sessionId);
+  const opts = {
     fracBits: config.fracBits,
     truncation: config.truncation,
     ...(hooks.progress ? { onProgress: hooks.progress } : {}),
-  });
+  };
+  if (self === DEALER_ID) {
+    // 2pc: P2 is only the dealer. 3pc: the dealer loop and the job program run
+    // side by side; the loop ends when P0 says its job is over.
+    if (config.mode === '2pc') return { output: null, dealer: await serveDealer(mesh, seeds) };
+    const ctx = Context.helper(config.mode, mesh, seeds, opts);
+    const [dealer, output] = await Promise.all([serveDealer(mesh, seeds), program(ctx, config.job)]);
+    return { output, profile: ctx.profile(), dealer };
+  }
+  const id = self as HolderId;
+  const ctx = Context.holder(config.mode, id, mesh, new DealerClient(mesh, id, seeds), seeds, opts);
+  const output = await program(ctx, config.job);
+  ctx.dealer.finish();
+  return { output, profile: ctx.profile() };
 }

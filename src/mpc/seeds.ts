@@ -1,17 +1,22 @@
 /**
- * Pairwise PRG seeds agreed at session start over the authenticated
- * channels (PROTOCOLS.md 1): the lower id of each pair draws the seed and
- * sends it to the higher. Independent named streams are derived from a pair
- * seed with HMAC, so that (for example) dealer correlations and helper
- * masks never depend on each other's draw order.
- * Without TLS the seeds cross the wire in the clear: fine on loopback,
- * not across machines (wss is the hardening step).
+ * Pairwise PRG seeds (PROTOCOLS.md 1): k01, k02 and k12, agreed at session
+ * start by an X25519 key exchange over the authenticated channels, so the
+ * seeds themselves never cross the wire. Each party of a pair sends a fresh
+ * ephemeral public key; both derive the seed with HKDF-SHA256 from the
+ * shared secret, bound to the session id and the pair.
+ *
+ * Independent named streams are derived from a pair seed with HMAC, so that
+ * (for example) dealer correlations and helper masks never depend on each
+ * other's draw order. A protocol call derives its own streams from its call
+ * path (Context), so concurrent calls never share a stream.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } from 'node:crypto';
 import type { Mesh, PartyId } from '../net/types.js';
-import { Prg, randomSeed, SEED_BYTES } from '../ring/prg.js';
+import { Prg, SEED_BYTES } from '../ring/prg.js';
 
-const SEED_TAG = 'session.seed';
+const KEY_TAG = 'session.x25519';
+/** DER (SPKI) encoding of an X25519 public key: 12-byte prefix + 32-byte key. */
+const SPKI_BYTES = 44;
 
 export class SeedBook {
   constructor(private readonly seeds: ReadonlyMap<PartyId, Uint8Array>) {}
@@ -29,20 +34,33 @@ export class SeedBook {
   }
 }
 
-export async function agreeSeeds(mesh: Mesh): Promise<SeedBook> {
+/** Runs the key exchange with every peer; resolves with the pairwise seeds. */
+export async function agreeSeeds(mesh: Mesh, sessionId = ''): Promise<SeedBook> {
   const seeds = new Map<PartyId, Uint8Array>();
+  const keys = new Map<PartyId, ReturnType<typeof generateKeyPairSync>>();
   for (let peer = 0; peer < mesh.partyCount; peer++) {
-    if (peer <= mesh.self) continue;
-    const seed = randomSeed();
-    seeds.set(peer, seed);
-    mesh.send(peer, SEED_TAG, seed, { cls: 'dealer' });
+    if (peer === mesh.self) continue;
+    const pair = generateKeyPairSync('x25519');
+    keys.set(peer, pair);
+    mesh.send(peer, KEY_TAG, pair.publicKey.export({ format: 'der', type: 'spki' }), { cls: 'dealer', copy: true });
   }
-  for (let peer = 0; peer < mesh.self; peer++) {
-    const msg = await mesh.recv(peer, SEED_TAG);
-    if (!msg.payload || msg.payload.byteLength !== SEED_BYTES) {
-      throw new Error(`P${peer} sent a session seed of ${msg.payload?.byteLength ?? 0} bytes, expected ${SEED_BYTES}`);
+  for (const [peer, pair] of keys) {
+    const msg = await mesh.recv(peer, KEY_TAG);
+    if (!msg.payload || msg.payload.byteLength !== SPKI_BYTES) {
+      throw new Error(`P${peer} sent a key-exchange public key of ${msg.payload?.byteLength ?? 0} bytes, expected ${SPKI_BYTES}`);
     }
-    seeds.set(peer, msg.payload.slice());
+    let theirs;
+    try {
+      theirs = createPublicKey({ key: Buffer.from(msg.payload), format: 'der', type: 'spki' });
+    } catch (err) {
+      throw new Error(`P${peer} sent an invalid X25519 public key: ${(err as Error).message}`);
+    }
+    if (theirs.asymmetricKeyType !== 'x25519') throw new Error(`P${peer} sent a ${String(theirs.asymmetricKeyType)} key, expected x25519`);
+    const secret = diffieHellman({ privateKey: pair.privateKey, publicKey: theirs });
+    const lo = Math.min(peer, mesh.self);
+    const hi = Math.max(peer, mesh.self);
+    const seed = new Uint8Array(hkdfSync('sha256', secret, Buffer.from(sessionId), `mpcnet-pair-seed:${lo}-${hi}`, SEED_BYTES));
+    seeds.set(peer, seed);
   }
   return new SeedBook(seeds);
 }

@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PeerAddress } from '../net/types.js';
-import { DEFAULT_FRAC_BITS } from '../ring/fixed.js';
+import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
 import type { TruncationMode } from './context.js';
 
 /** Process count is always 3: P0, P1 and P2 (dealer in 2pc, helper + dealer in 3pc). */
@@ -87,7 +87,7 @@ export function parseSessionConfig(raw: unknown): SessionConfig {
     sessionId: field(o, 'sessionId', isString, 'a non-empty string'),
     sessionKeyHex: field(o, 'sessionKeyHex', (v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v), '64 hex digits (32 bytes)'),
     mode: field(o, 'mode', isOneOf('2pc', '3pc'), "'2pc' or '3pc'"),
-    fracBits: field(o, 'fracBits', isInt(0, 40), 'an integer 0..40'),
+    fracBits: checkSessionFracBits(field(o, 'fracBits', isInt(0, 62), 'an integer'), "session config: 'fracBits'"),
     truncation: field(o, 'truncation', isOneOf('local', 'dealer'), "'local' or 'dealer'"),
     host: field(o, 'host', isString, 'a host name'),
     connectTimeoutMs: field(o, 'connectTimeoutMs', isInt(100, 3_600_000), 'milliseconds 100..3600000'),

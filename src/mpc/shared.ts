@@ -3,8 +3,13 @@
  * Z_2^64, the public shape, and the number of fractional bits of the value
  * it encodes (a product of two f-bit values carries 2f until truncated).
  * In the one-party plaintext context the "share" is the value itself.
+ * P2 holds no shares: its tensors are placeholders (an empty share array
+ * with the public shape), so that it can run the same job program as the
+ * holders and protocols it takes no part in cost it nothing.
  */
 import { shapesEqual, shapeSize, type Shape } from '../ring/tensor.js';
+
+const EMPTY = new BigUint64Array(0);
 
 export class Shared {
   constructor(
@@ -13,13 +18,24 @@ export class Shared {
     readonly fracBits: number,
   ) {
     const size = shapeSize(shape);
-    if (share.length !== size) {
+    if (share.length !== size && share.length !== 0) {
       throw new RangeError(`share of ${share.length} elements does not match shape [${shape.join(', ')}] (${size})`);
     }
   }
 
+  /** A tensor P2 follows by shape only. */
+  static placeholder(shape: Shape, fracBits: number): Shared {
+    return new Shared(EMPTY, shape, fracBits);
+  }
+
+  /** Element count of the tensor (also on a placeholder). */
   get size(): number {
-    return this.share.length;
+    return shapeSize(this.shape);
+  }
+
+  /** False on P2's placeholders. */
+  get held(): boolean {
+    return this.share.length === this.size;
   }
 
   /** Same share, new shape (element count must agree). */
@@ -27,6 +43,7 @@ export class Shared {
     return new Shared(this.share, shape, this.fracBits);
   }
 
+  /** Same shape, new share (an empty share keeps a placeholder a placeholder). */
   with(share: BigUint64Array, fracBits = this.fracBits): Shared {
     return new Shared(share, this.shape, fracBits);
   }

@@ -88,7 +88,8 @@ interface Envelope {
 interface Waiter {
   resolve: (m: Message) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Absent for idle waits (no timeout). */
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface Inbox {
@@ -696,7 +697,7 @@ export class MeshNode implements Mesh {
     const plen = payload === null ? 0 : payload.byteLength;
     let frameBytes = headerBytes + wsFramingOverhead(headerBytes, masked);
     if (plen > 0) frameBytes += plen + wsFramingOverhead(plen, masked);
-    const env: Envelope = { msg: { tag: h.t, seq: h.s, meta: h.m, payload }, depth: h.d, cls: h.c, frameBytes };
+    const env: Envelope = { msg: { tag: h.t, seq: h.s, meta: h.m, payload, depth: h.d }, depth: h.d, cls: h.c, frameBytes };
     const box = link.getInbox(h.t);
     const w = box.waiters.shift();
     if (w) {
@@ -863,7 +864,7 @@ export class MeshNode implements Mesh {
     }
   }
 
-  recv(from: PartyId, tag: string): Promise<Message> {
+  recv(from: PartyId, tag: string, opts?: { idle?: boolean }): Promise<Message> {
     let link: PeerLink;
     try {
       link = this.linkFor(from);
@@ -880,7 +881,7 @@ export class MeshNode implements Mesh {
       const w: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: opts?.idle ? undefined : setTimeout(() => {
           const i = box.waiters.indexOf(w);
           if (i >= 0) box.waiters.splice(i, 1);
           reject(new MeshError(`timed out after ${this.recvTimeoutMs} ms waiting for '${tag}' from P${from}`, from, 'timeout'));
@@ -888,6 +889,23 @@ export class MeshNode implements Mesh {
       };
       box.waiters.push(w);
     });
+  }
+
+  release(peer: PartyId, tag: string): void {
+    const link = this.linkFor(peer);
+    link.sendSeq.delete(tag);
+    const box = link.inbox.get(tag);
+    if (!box) return;
+    if (box.queue.length > 0 || box.waiters.length > 0) {
+      throw new Error(`P${this.self}: channel '${tag}' with P${peer} released with ${box.queue.length} unread message(s) and ${box.waiters.length} waiting recv(s)`);
+    }
+    link.inbox.delete(tag);
+  }
+
+  get openTags(): number {
+    let n = 0;
+    for (const link of this.links) if (link) n += link.inbox.size + link.sendSeq.size;
+    return n;
   }
 
   stats(): MeshStats {

@@ -64,6 +64,8 @@ export interface Message {
   seq: number;
   meta: unknown;
   payload: Uint8Array | null;
+  /** Round-clock depth the sender gave it (online class; 0 for dealer class). */
+  depth: number;
 }
 
 /**
@@ -124,8 +126,22 @@ export interface Mesh {
    * flush() resolves), or pass { copy: true }. Throws if the peer is gone.
    */
   send(to: PartyId, tag: string, payload: ArrayBufferView | null, opts?: SendOptions): void;
-  /** Next message with this tag from this peer; rejects on timeout, peer loss or a malformed frame. */
-  recv(from: PartyId, tag: string): Promise<Message>;
+  /**
+   * Next message with this tag from this peer; rejects on timeout, peer loss
+   * or a malformed frame. `idle: true` waits without the timeout: for a
+   * service loop (the dealer) that legitimately waits while others compute;
+   * a dead peer still ends the wait.
+   */
+  recv(from: PartyId, tag: string, opts?: { idle?: boolean }): Promise<Message>;
+  /**
+   * Forget a finished channel: its send counter and inbox for this peer.
+   * Protocol calls use a fresh tag each, so without this the maps grow by
+   * one entry per call. Throws if messages with the tag are still unread
+   * or a recv is still waiting (a protocol bug).
+   */
+  release(peer: PartyId, tag: string): void;
+  /** Tags with an inbox or a send counter, over all peers (to check that calls release theirs). */
+  readonly openTags: number;
   /**
    * Online round clock: every online message carries depth = (sender's clock
    * + 1); receiving one sets clock = max(clock, depth). The clock's advance

@@ -15,8 +15,51 @@
 import { kernels, reserve } from './wasm/kernels.js';
 
 export const DEFAULT_FRAC_BITS = 16;
-/** Largest fracBits accepted (products of two f-bit values carry 2f bits). */
+/**
+ * Largest fracBits encode/decode accept: any f that leaves a sign bit and
+ * one integer bit. This is about representing one value; what a session can
+ * multiply is bounded by MAX_SESSION_FRAC_BITS.
+ */
 export const MAX_FRAC_BITS = 62;
+
+/**
+ * Integer bits a product must keep. A product of two f-bit fixed-point values
+ * carries 2f fractional bits before truncation, and in two's complement over
+ * Z_2^64 its magnitude must stay below 2^63: 63 - 2f bits are left for the
+ * integer part, which must hold the product of the integer parts (and the
+ * sums of products in matmul and conv2d): 15 bits keep |x * y| < 2^15. On
+ * top, 8 bits of headroom against truncation wraps: local (and dealer)
+ * truncation fails with probability |x| / 2^64 per element, about
+ * 2^(2f - 64) for unit-range products: at f = 24 that is 2^-16, and a real
+ * 2-party mul of 10^6 elements measured a max error of 65536; at f = 20 it
+ * is 2^-24 (about 0.06 failures per 10^6 products).
+ */
+export const MIN_INTEGER_BITS = 23;
+/** Largest fracBits a session (or --frac-bits) accepts: floor((63 - MIN_INTEGER_BITS) / 2) = 20. */
+export const MAX_SESSION_FRAC_BITS = Math.floor((63 - MIN_INTEGER_BITS) / 2);
+
+/**
+ * Returns f if it can work as a session's fractional bits (an integer in
+ * [0, MAX_SESSION_FRAC_BITS]); otherwise throws a RangeError whose message
+ * starts with `${where} ${f} cannot work:` and states the rule. `where` names
+ * the setting, e.g. '--frac-bits' or 'fracBits'.
+ */
+export function checkSessionFracBits(f: number, where: string): number {
+  const use = `use 0 <= f <= ${MAX_SESSION_FRAC_BITS} (at least ${MIN_INTEGER_BITS} integer bits, 8 of them headroom against truncation wraps)`;
+  if (typeof f !== 'number' || !Number.isInteger(f) || f < 0) {
+    throw new RangeError(
+      `${where} ${f} cannot work: the number of fractional bits f must be a whole number >= 0; ${use}, since a product of two fixed-point values carries 2f fractional bits below 2^63`,
+    );
+  }
+  if (f > MAX_SESSION_FRAC_BITS) {
+    const left = 63 - 2 * f;
+    const leaving = left > 0 ? `leaving ${left} bit${left === 1 ? '' : 's'} of integer range` : 'leaving no integer range';
+    throw new RangeError(
+      `${where} ${f} cannot work: a product of two fixed-point values carries 2f = ${2 * f} fractional bits, ${leaving} below 2^63; ${use}`,
+    );
+  }
+  return f;
+}
 
 const TWO_63 = 9223372036854775808;
 

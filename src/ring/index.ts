@@ -7,3 +7,4 @@ export * from './conv.js';
 export * from './prg.js';
 export { wasmMemoryBytes } from './wasm/kernels.js';
 export * from './beaver-fused.js';
+export * from './field.js';
