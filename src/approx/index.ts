@@ -12,3 +12,4 @@ export * from './app-relu.js';
 export * from './app-max.js';
 export * from './float32.js';
 export * from './alpha-table.js';
+export * from './truncation-sign.js';

@@ -31,7 +31,8 @@
  */
 import type { Mesh, PartyId } from '../net/types.js';
 import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
-import type { Prg } from '../ring/prg.js';
+import { createHash } from 'node:crypto';
+import { Prg, SEED_BYTES } from '../ring/prg.js';
 import type { CorrelationShares, CorrelationSpec } from './correlations.js';
 import type { DealerClient } from './dealer-client.js';
 import type { SeedBook } from './seeds.js';
@@ -271,6 +272,22 @@ export class Context {
       if (other === this.party.id) throw new Error(`P${other} has no stream shared with itself`);
       prg = this.party.seeds.stream(other, `call:${this.tag}`);
       this.prgs.set(other, prg);
+    }
+    return prg;
+  }
+
+  /**
+   * Plaintext context only: a deterministic, non-secret stream for this
+   * call, so that emulating a protocol whose output is randomised (the
+   * truncation ReLU's sign errors near 0) draws the same distribution as
+   * the real run, reproducibly.
+   */
+  emulationStream(): Prg {
+    if (!this.isPlain) throw new Error('emulationStream() is for the plaintext context; parties use prg()');
+    let prg = this.prgs.get(-1);
+    if (!prg) {
+      prg = new Prg(createHash('sha256').update(`mpcnet-emulation:${this.tag}`).digest().subarray(0, SEED_BYTES));
+      this.prgs.set(-1, prg);
     }
     return prg;
   }

@@ -1,0 +1,72 @@
+/**
+ * Protocol math of the 3-party truncation DReLU / ReLU / max pooling, in one
+ * process over a loopback mesh (real processes: test/mpc-relu.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drelu, relu } from '../protocols/drelu.js';
+import { maxPool2d } from '../protocols/maxpool.js';
+import { reveal, revealRing, shareInput } from '../protocols/sharing.js';
+import { simulateTruncSign, truncSignParams, truncSignProbability } from '../src/approx/truncation-sign.js';
+import { Context } from '../src/mpc/context.js';
+import { Prg } from '../src/ring/prg.js';
+import { encode } from '../src/ring/index.js';
+import { localSession, type LocalSession } from './helpers/local-session.js';
+
+let s: LocalSession;
+beforeAll(async () => {
+  s = await localSession('local', '3pc');
+});
+afterAll(async () => {
+  await s.close();
+});
+
+function ints(lo: number, hi: number): number[] {
+  const out = [];
+  for (let v = lo; v <= hi; v++) out.push(v);
+  return out;
+}
+
+describe('DReLU (3 parties)', () => {
+  it.each([4, 7])('is exact on every integer in (-2^lx, 2^lx) at lx = %i (dropBits 0)', async (lx) => {
+    const values = ints(-(2 ** lx) + 1, 2 ** lx - 1);
+    const [b0] = await s.all(async (ctx) => {
+      const x = shareInput(ctx, 0, ctx.id === 0 ? values : null, [values.length], 0);
+      const d = await drelu(ctx, x, { lx, dropBits: 0 });
+      return Array.from(await revealRing(ctx, d));
+    });
+    expect(b0.map(Number)).toEqual(values.map((v) => (v >= 0 ? 1 : 0)));
+  });
+
+  it('ReLU keeps full precision and matches the reference rule at lx = 16, f = 16', async () => {
+    const n = 2000;
+    const values = Array.from({ length: n }, (_, i) => ((i * 7919) % 4001 - 2000) / 16); // in (-128, 128), on and off the lx grid
+    const [y] = await s.all(async (ctx) => {
+      const x = shareInput(ctx, 0, ctx.id === 0 ? values : null, [n]);
+      return Array.from(await reveal(ctx, await relu(ctx, x, { lx: 16 })));
+    });
+    const params = truncSignParams({ lx: 16, fracBits: 16 });
+    for (let i = 0; i < n; i++) {
+      const xr = Math.round(values[i]! * 65536);
+      const p1 = truncSignProbability(xr, params);
+      if (p1 === 1) expect(y[i]).toBe(values[i]);
+      else if (p1 === 0) expect(y[i]).toBe(0);
+      else expect([0, values[i]]).toContain(y[i]);
+    }
+  });
+
+  it('max pooling 2x2 equals the plain max on distinct values', async () => {
+    const shape = [1, 2, 4, 4];
+    const values = Array.from({ length: 32 }, (_, i) => ((i * 13) % 32) - 16);
+    const [y] = await s.all(async (ctx) => {
+      const x = shareInput(ctx, 0, ctx.id === 0 ? values : null, shape);
+      return Array.from(await reveal(ctx, await maxPool2d(ctx, x, 2, { lx: 16 })));
+    });
+    const expected = [];
+    for (let c = 0; c < 2; c++) for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) {
+      let m = -Infinity;
+      for (let di = 0; di < 2; di++) for (let dj = 0; dj < 2; dj++) m = Math.max(m, values[c * 16 + (2 * i + di) * 4 + 2 * j + dj]!);
+      expected.push(m);
+    }
+    expect(y).toEqual(expected);
+  });
+});
