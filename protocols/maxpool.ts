@@ -2,9 +2,12 @@
  * Max pooling with the 3-party truncation ReLU (PROTOCOLS.md 4): a
  * tournament per window, max(a, b) = b + ReLU(a - b). All windows advance one
  * level per ReLU call, so a window of k elements costs ceil(log2 k) calls,
- * 2 ceil(log2 k) rounds, and k - 1 ReLUs. The sign decisions use lx bits, so
- * a pair closer than the test's resolution may keep the smaller one (the
- * error is then below that resolution); the values themselves stay exact.
+ * 2 ceil(log2 k) rounds, and k - 1 ReLUs. The sign decisions use lx bits:
+ * the differences a - b must lie in the test's range (|a - b| < 2^(lx/2)
+ * with the lx / 2 convention; otherwise the decision is unreliable, see
+ * src/approx/truncation-sign.ts), and a pair closer than the test's
+ * resolution may keep the smaller one (an error below that resolution);
+ * the values themselves stay exact.
  * Input [N, C, H, W]; window kh x kw; stride (default: the window);
  * padding 'valid' or 'same' (TensorFlow's: total padding
  * max((out - 1) stride + k - in, 0), the smaller half before; padded cells

@@ -2,6 +2,9 @@
 import type { Context } from '../mpc/context.js';
 import { benchArith } from './bench-arith.js';
 import { protocolCheck } from './protocol-check.js';
+import { concurrencyCheck } from './concurrency-check.js';
+import { benchRelu } from './bench-relu.js';
+import { reluCheck } from './relu-check.js';
 import { parseJob } from './types.js';
 
 export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
@@ -11,6 +14,12 @@ export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
       return benchArith(ctx, job);
     case 'protocol-check':
       return protocolCheck(ctx, job);
+    case 'relu-check':
+      return reluCheck(ctx, job);
+    case 'bench-relu':
+      return benchRelu(ctx, job);
+    case 'concurrency-check':
+      return concurrencyCheck(ctx, job);
   }
 }
 

@@ -18,7 +18,67 @@ export interface ProtocolCheckJob {
   repeat?: number;
 }
 
-export type JobSpec = BenchArithJob | ProtocolCheckJob;
+/** The truncation-ReLU family (3 parties). */
+export const RELU_OPS = ['drelu', 'relu', 'maxpool'] as const;
+export type ReluOp = (typeof RELU_OPS)[number];
+
+/** Common parameters of the truncation ReLU (validated when the job runs, against the session's f). */
+export interface ReluParams {
+  op: ReluOp;
+  lx: number;
+  skip: number;
+  /** Low bits dropped before the sign test; default f - lx / 2. */
+  dropBits?: number;
+}
+
+/**
+ * Given inputs through the truncation ReLU, `repeat` times, every result
+ * revealed to both holders, each call's traffic; P2 reports its own view
+ * (what it sees of the masked values) when `helperView` is set.
+ */
+export interface ReluCheckJob extends ReluParams {
+  kind: 'relu-check';
+  values: number[];
+  /** Fractional bits of `values` (default: the session's f). */
+  inputFracBits?: number;
+  /** maxpool: [N, C, H, W] and the window (stride = window). */
+  shape?: number[];
+  window?: number;
+  repeat: number;
+  helperView: boolean;
+}
+
+/** `mpcnet bench relu`: one l_x per job; n seeded random inputs; median online time of `reps`. */
+export interface BenchReluJob extends ReluParams {
+  kind: 'bench-relu';
+  n: number;
+  reps: number;
+  seed: number;
+}
+
+/** Protocol calls in flight together, then one after the other (src/jobs/concurrency-check.ts). */
+export interface ConcurrencyCheckJob {
+  kind: 'concurrency-check';
+  seed: number;
+  /** Elements of each elementwise operand (default 3 * 65,536: several exchange chunks). */
+  size: number;
+  /** Side of the square matrices multiplied by the matmul (default 64). */
+  matmulSize: number;
+}
+
+export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | ConcurrencyCheckJob;
+
+function reluOp(o: Record<string, unknown>): ReluOp {
+  const op = o['op'];
+  if (typeof op !== 'string' || !(RELU_OPS as readonly string[]).includes(op)) throw new TypeError(`job: op ${JSON.stringify(op)} is not one of ${RELU_OPS.join(', ')}`);
+  return op as ReluOp;
+}
+
+function reluParams(o: Record<string, unknown>): ReluParams {
+  const p: ReluParams = { op: reluOp(o), lx: int(o, 'lx', 2, 62), skip: int(o, 'skip', 0, 60, 0) };
+  if (o['dropBits'] !== undefined) p.dropBits = int(o, 'dropBits', 0, 62);
+  return p;
+}
 
 function isOp(v: unknown): v is ArithOp {
   return typeof v === 'string' && (ARITH_OPS as readonly string[]).includes(v);
@@ -52,6 +112,25 @@ export function parseJob(raw: unknown): JobSpec {
         repeat: int(o, 'repeat', 1, 1_000_000, 1),
       };
     }
+    case 'relu-check': {
+      const values = o['values'];
+      if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        throw new TypeError('job: relu-check needs a non-empty list of finite numbers in values');
+      }
+      const job: ReluCheckJob = { kind: 'relu-check', ...reluParams(o), values: values as number[], repeat: int(o, 'repeat', 1, 100_000, 1), helperView: o['helperView'] === true };
+      if (o['inputFracBits'] !== undefined) job.inputFracBits = int(o, 'inputFracBits', 0, 62);
+      if (o['shape'] !== undefined) {
+        const shape = o['shape'];
+        if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 1)) throw new TypeError('job: shape must be a list of positive integers');
+        job.shape = shape as number[];
+      }
+      if (o['window'] !== undefined) job.window = int(o, 'window', 1, 64);
+      return job;
+    }
+    case 'bench-relu':
+      return { kind: 'bench-relu', ...reluParams(o), n: int(o, 'n', 1, 1 << 24), reps: int(o, 'reps', 1, 1000, 5), seed: int(o, 'seed', 0, 2 ** 31, 1) };
+    case 'concurrency-check':
+      return { kind: 'concurrency-check', seed: int(o, 'seed', 0, 2 ** 31, 1), size: int(o, 'size', 1, 1 << 24, 3 << 16), matmulSize: int(o, 'matmulSize', 1, 1024, 64) };
     default:
       throw new TypeError(`job: unknown kind ${JSON.stringify(o['kind'])}`);
   }
