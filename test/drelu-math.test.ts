@@ -70,3 +70,40 @@ describe('DReLU (3 parties)', () => {
     expect(y).toEqual(expected);
   });
 });
+
+describe('the plaintext reference', () => {
+  it('simulation draws the same near-0 error rate as the rule, and the plaintext context uses it', async () => {
+    const params = truncSignParams({ lx: 8, skip: 2, fracBits: 16 });
+    const n = 20_000;
+    const x = encode(new Array<number>(n).fill(-(2 ** 14) / 4 / 65536), 16);
+    const bits = simulateTruncSign(x, params, new Prg(new Uint8Array(16).fill(7)));
+    const zeros = bits.reduce((a, b) => a + (b === 0 ? 1 : 0), 0);
+    expect(Math.abs(zeros - n / 4)).toBeLessThan(5 * Math.sqrt(n * 0.25 * 0.75));
+    const plain = Context.plain();
+    const d = await drelu(plain, shareInput(plain, 0, new Array<number>(n).fill(-(2 ** 14) / 4 / 65536), [n]), { lx: 8, skip: 2 });
+    const plainZeros = Array.from(d.share).filter((b) => b === 0n).length;
+    expect(Math.abs(plainZeros - n / 4)).toBeLessThan(5 * Math.sqrt(n * 0.25 * 0.75));
+  });
+
+  it('edge cases: 0, +-1 ulp of the test, range limits', () => {
+    const params = truncSignParams({ lx: 16, fracBits: 16 }); // d = 8, range 2^24 ring units
+    expect(truncSignProbability(0, params)).toBe(1);
+    expect(truncSignProbability(1, params)).toBe(1);
+    expect(truncSignProbability(-256, params)).toBe(0); // one test unit
+    expect(truncSignProbability(-128, params)).toBe(0.5);
+    expect(truncSignProbability(2 ** 24 - 1, params)).toBe(1);
+    expect(truncSignProbability(-(2 ** 24) + 1, params)).toBe(0);
+    expect(() => truncSignProbability(2 ** 24, params)).toThrow(/out of the test's range/);
+    const stream = new Prg(new Uint8Array(16).fill(3));
+    const edge = encode([0, 1 / 256, -1 / 256, 255.99609375, -255.99609375], 16);
+    for (let rep = 0; rep < 50; rep++) expect(Array.from(simulateTruncSign(edge, params, stream))).toEqual([1, 1, 0, 1, 0]);
+  });
+
+  it('refuses parameters that cannot work, one clear error each', () => {
+    expect(() => truncSignParams({ lx: 7, fracBits: 16 })).toThrow(/lx must be even/);
+    expect(() => truncSignParams({ lx: 16, skip: 16, fracBits: 16 })).toThrow(/skip s must be an integer in \[0, lx - 2\]/);
+    expect(() => truncSignParams({ lx: 26, fracBits: 16 })).toThrow(/lx - s must be at most 23/);
+    expect(() => truncSignParams({ lx: 34, skip: 12, fracBits: 16 })).toThrow(/needs lx \/ 2 = 17 fractional bits/);
+    expect(truncSignParams({ lx: 16, fracBits: 16 })).toMatchObject({ k: 18, values: 18, p: 262147, fieldBits: 19, dropBits: 8 });
+  });
+});

@@ -52,6 +52,34 @@ describe('DReLU in real 3-party processes', () => {
     expect(outputs(run.parties)[0].calls[0]!.output).toEqual(expected);
   }, T);
 
+  it('at the largest lx for f = 16 (lx 32, s 9: lx - s = 23, p < 2^26) it follows the reference rule', async () => {
+    const lx = 32;
+    const skip = 9;
+    const values = gridValues(lx, 3000, 4).map((v, i) => (i % 10 === 0 ? -(i % 500) / 2 ** F : v)); // some in (-2^(s+d), 0)
+    const run = await runSession({ mode: '3pc', fracBits: F, job: { kind: 'relu-check', op: 'drelu', lx, skip, values, repeat: 1 } });
+    const params = truncSignParams({ lx, skip, fracBits: F });
+    const got = outputs(run.parties)[0].calls[0]!.output;
+    let random = 0;
+    for (const [i, v] of values.entries()) {
+      const p = truncSignProbability(Math.round(v * 2 ** F), params);
+      if (p === 0 || p === 1) expect(got[i]).toBe(p);
+      else random++;
+    }
+    expect(random).toBeGreaterThan(100);
+  }, T);
+
+  it('near 0 (-2^(s+d) < x < 0) it says 0 with probability |x| / 2^(s+d), like the simulation', async () => {
+    // lx 8, f 16: d = 12; s = 2: g = 2^14 ring units. x = -g / 4: P(0) = 1/4.
+    const n = 4000;
+    const values = new Array<number>(n).fill(-(2 ** 14) / 4 / 2 ** F);
+    const run = await runSession({ mode: '3pc', fracBits: F, job: { kind: 'relu-check', op: 'drelu', lx: 8, skip: 2, values, repeat: 1 } });
+    const zeros = outputs(run.parties)[0].calls[0]!.output.filter((b) => b === 0).length;
+    const params = truncSignParams({ lx: 8, skip: 2, fracBits: F });
+    expect(1 - truncSignProbability(-(2 ** 14) / 4, params)).toBe(0.25);
+    // Binomial(4000, 1/4): sd 27.4; 5 sd.
+    expect(Math.abs(zeros - n / 4)).toBeLessThan(5 * Math.sqrt(n * 0.25 * 0.75));
+  }, T);
+
   it('ReLU keeps the input exactly where the sign is decided (lx = 16)', async () => {
     const values = gridValues(16, 2000, 5).map((v, i) => v + (i % 7) / 2 ** 15); // off-grid low bits kept by ReLU
     const run = await runSession({ mode: '3pc', fracBits: F, job: { kind: 'relu-check', op: 'relu', lx: 16, skip: 0, values, repeat: 1 } });
