@@ -134,14 +134,18 @@ async function mulProtocol(ctx: Context, x: Shared, y: Shared, opts: ProductOpti
   assertSameShape('mul', x.shape, y.shape);
   const fracBits = x.fracBits + y.fracBits;
   if (ctx.isPlain || x.size === 0) return finish(ctx, x.with(ringMul(x.share, y.share), fracBits), y.fracBits, opts);
-  if (ctx.isHelper) return finish(ctx, Shared.placeholder(x.shape, fracBits), y.fracBits, opts);
+  // Local truncation folds into the combine pass (the product is fresh and ours).
+  const fuseBits = opts.truncate !== false && ctx.truncation === 'local' ? y.fracBits : 0;
+  if (ctx.isHelper) {
+    // P2 makes the same calls as the holders: no truncation call when it is fused.
+    const z = Shared.placeholder(x.shape, fracBits - fuseBits);
+    return fuseBits > 0 ? z : finish(ctx, z, y.fracBits, opts);
+  }
   const n = x.size;
   const holder = ctx.holderId;
   const triple = await ctx.correlation({ kind: 'mul', n });
   const ab = triple.inputs[0]!;
   const c = triple.output;
-  // Local truncation folds into the combine pass (the product is fresh and ours).
-  const fuseBits = opts.truncate !== false && ctx.truncation === 'local' ? y.fracBits : 0;
   await exchangeChunks(ctx, elementwiseChunks(n, 2),
     ({ start, length, offset }) => {
       const a = ab.subarray(offset, offset + length);

@@ -226,6 +226,26 @@ describe('pairwise seeds (X25519)', () => {
     expect(q0[0].common).not.toEqual(p0[0].common);
   });
 
+  it('come from fresh key pairs: two sessions with the same id and key agree on different seeds', async () => {
+    // The seed is HKDF(X25519 secret, session id, pair): with the session id
+    // and key fixed, only the ephemeral key pairs can make the sessions differ.
+    const sessionId = 'fixed-session';
+    const sessionKey = new Uint8Array(32).fill(1);
+    const draws: string[][][] = [];
+    for (let run = 0; run < 2; run++) {
+      const local = await createLocalMesh(2, { sessionId, sessionKey });
+      try {
+        const [a, b] = await Promise.all(local.nodes.map((n) => agreeSeeds(n, sessionId)));
+        draws.push([hex(a!.stream(1, 'label').ring(4)), hex(b!.stream(0, 'label').ring(4))]);
+      } finally {
+        await local.close();
+      }
+    }
+    expect(draws[0]![1], 'P1 and P0 in session 1').toEqual(draws[0]![0]);
+    expect(draws[1]![1], 'P1 and P0 in session 2').toEqual(draws[1]![0]);
+    expect(draws[1]![0], 'session 2 vs session 1').not.toEqual(draws[0]![0]);
+  });
+
   describe('reject a bad public key from a peer, naming it', () => {
     /** P0 runs the key exchange while P1 sends `payload` in place of its key. */
     async function exchangeWithJunk(payload: Uint8Array | null): Promise<unknown> {
@@ -250,6 +270,13 @@ describe('pairwise seeds (X25519)', () => {
       expect(ed25519.byteLength).toBe(44);
       await expect(exchangeWithJunk(ed25519)).rejects.toThrow(/P1 sent a ed25519 key, expected x25519/);
       await expect(exchangeWithJunk(new Uint8Array(44))).rejects.toThrow(/P1 sent an invalid X25519 public key/);
+    });
+
+    it('that is a low-order point (no shared secret)', async () => {
+      // A well-formed X25519 SPKI whose point is 0: the exchange would give the all-zero secret.
+      const prefix = generateKeyPairSync('x25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(0, 12);
+      const zeroPoint = Buffer.concat([prefix, Buffer.alloc(32)]);
+      await expect(exchangeWithJunk(zeroPoint)).rejects.toThrow(/P1 sent an X25519 key that gives no shared secret/);
     });
   });
 });

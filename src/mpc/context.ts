@@ -230,8 +230,6 @@ export class Context {
       ok = true;
       return out;
     } finally {
-      // On failure the run is ending: keep the original error, do not check the channel.
-      if (ok && this.party.mesh) for (const p of this.peersUsed) this.party.mesh.release(p, this.tag);
       const parent = this.parent!;
       parent.clock = Math.max(parent.clock, this.clock);
       parent.bytesSent += this.bytesSent;
@@ -243,6 +241,9 @@ export class Context {
       entry.bytesReceived += this.bytesReceived;
       entry.rounds += this.clock - startClock;
       this.party.sections.set(name, entry);
+      // Last, as it may throw (a protocol bug). On failure the run is ending:
+      // keep the original error, do not check the channel.
+      if (ok && this.party.mesh) for (const p of this.peersUsed) this.party.mesh.release(p, this.tag);
     }
   }
 

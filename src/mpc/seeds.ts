@@ -56,7 +56,12 @@ export async function agreeSeeds(mesh: Mesh, sessionId = ''): Promise<SeedBook> 
       throw new Error(`P${peer} sent an invalid X25519 public key: ${(err as Error).message}`);
     }
     if (theirs.asymmetricKeyType !== 'x25519') throw new Error(`P${peer} sent a ${String(theirs.asymmetricKeyType)} key, expected x25519`);
-    const secret = diffieHellman({ privateKey: pair.privateKey, publicKey: theirs });
+    let secret: Buffer;
+    try {
+      secret = diffieHellman({ privateKey: pair.privateKey, publicKey: theirs });
+    } catch (err) {
+      throw new Error(`P${peer} sent an X25519 key that gives no shared secret (a low-order point?): ${(err as Error).message}`);
+    }
     const lo = Math.min(peer, mesh.self);
     const hi = Math.max(peer, mesh.self);
     const seed = new Uint8Array(hkdfSync('sha256', secret, Buffer.from(sessionId), `mpcnet-pair-seed:${lo}-${hi}`, SEED_BYTES));
