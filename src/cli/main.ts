@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { approxCommand } from './approx.js';
 import { benchArithCommand } from './bench-arith.js';
+import { benchReluCommand } from './bench-relu.js';
 import { partyCommand } from './party.js';
 import { sessionCommand } from './session.js';
 import { trainCommand } from './train.js';
@@ -11,7 +12,7 @@ import { evalCommand } from './eval.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
-  .command('bench', 'Benchmarks under MPC', (y) => y.command(benchArithCommand).demandCommand(1, 'name a benchmark: arith'))
+  .command('bench', 'Benchmarks under MPC', (y) => y.command(benchArithCommand).command(benchReluCommand).demandCommand(1, 'name a benchmark: arith or relu'))
   .command(partyCommand)
   .command(approxCommand)
   .command(sessionCommand)
