@@ -139,9 +139,12 @@ export function truncSignFromShares(x0: BigUint64Array, x1: BigUint64Array, flip
   if (x1.length !== n || flips.length !== n) throw new RangeError(`truncation sign: ${n} and ${x1.length} shares, ${flips.length} flips`);
   const y0 = new BigUint64Array(n);
   const w1 = new BigUint64Array(n);
+  y0.set(x0);
+  w1.set(x1);
+  // (if-statements, not BigInt-valued ternaries: V8 boxes those, ~9x slower)
   for (let i = 0; i < n; i++) {
-    y0[i] = flips[i] ? -x0[i]! : x0[i]!;
-    w1[i] = flips[i] ? x1[i]! : -x1[i]!;
+    if (flips[i]) y0[i] = 0n - y0[i]!;
+    else w1[i] = 0n - w1[i]!;
   }
   const v0 = new Uint32Array(n * params.values);
   const v1 = new Uint32Array(n * params.values);

@@ -108,6 +108,9 @@ export function assertBelow(values: Uint32Array, p: number, what: string): void 
   }
 }
 
+/** Host byte order: the wire format and random words are little-endian; typed-array word access is used only where that matches. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 // ---------------------------------------------------------------------------
 // Bit-packed wire format
 //
@@ -146,23 +149,28 @@ export function packBits(values: Uint32Array, bits: number, out?: Uint8Array): U
     throw new RangeError(`packBits: output has ${out.length} bytes, needs ${nBytes}`);
   }
   const maxValue = 2 ** bits - 1;
+  // Whole words go out as one 32-bit store when the output is aligned (and
+  // the machine little-endian, as the format is); else as four bytes.
+  const words = LITTLE_ENDIAN && out.byteOffset % 4 === 0 ? new Uint32Array(out.buffer, out.byteOffset, nBytes >> 2) : null;
   // acc holds accBits (< 32) pending low bits of the stream.
   let acc = 0;
   let accBits = 0;
   let o = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
-    if (v > maxValue) {
-      throw new RangeError(`packBits: element ${i} is ${v}, needs more than ${bits} bits`);
-    }
+    if (v > maxValue) throw new RangeError(`packBits: element ${i} is ${v}, needs more than ${bits} bits`);
     acc |= v << accBits;
     accBits += bits;
     if (accBits >= 32) {
       // The word is complete: all 32 bits lie within the first nBytes bytes.
-      out[o] = acc;
-      out[o + 1] = acc >>> 8;
-      out[o + 2] = acc >>> 16;
-      out[o + 3] = acc >>> 24;
+      if (words) {
+        words[o >> 2] = acc;
+      } else {
+        out[o] = acc;
+        out[o + 1] = acc >>> 8;
+        out[o + 2] = acc >>> 16;
+        out[o + 3] = acc >>> 24;
+      }
       o += 4;
       accBits -= 32;
       // Bits of v that did not fit; the double shift is 0 when all of v fit
@@ -197,6 +205,7 @@ export function unpackBits(bytes: Uint8Array, n: number, bits: number, out?: Uin
   }
   const mask = (2 ** bits - 1) | 0;
   const lastFull = nBytes - 4; // bytes[q..q+3] all exist while q <= lastFull
+  const words = LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, nBytes >> 2) : null;
   // acc holds accBits (< 32) unread bits of the stream, lowest first.
   let acc = 0;
   let accBits = 0;
@@ -210,7 +219,7 @@ export function unpackBits(bytes: Uint8Array, n: number, bits: number, out?: Uin
     } else {
       let w: number;
       if (q <= lastFull) {
-        w = bytes[q]! | (bytes[q + 1]! << 8) | (bytes[q + 2]! << 16) | (bytes[q + 3]! << 24);
+        w = words ? words[q >> 2]! | 0 : bytes[q]! | (bytes[q + 1]! << 8) | (bytes[q + 2]! << 16) | (bytes[q + 3]! << 24);
       } else {
         w = 0;
         for (let j = 0; q + j < nBytes; j++) w |= bytes[q + j]! << (8 * j);
@@ -234,7 +243,6 @@ export interface ByteStream {
 }
 
 // Words are read little-endian on every platform, so parties agree on values.
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function byteSwapWords(words: Uint32Array): void {
   for (let i = 0; i < words.length; i++) {
@@ -264,6 +272,9 @@ export function fillUniform(stream: ByteStream, out: Uint32Array, m: number, min
     throw new RangeError(`fillUniform: [min, min + m) = [${String(min)}, ${String(min + m)}) must lie within [0, 2^32)`);
   }
   const limit = Math.floor(2 ** 32 / m) * m; // accept w < limit
+  // w mod m by a multiply with 1/m (a division costs several times more):
+  // the quotient estimate is off by at most one, fixed without branches.
+  const inv = 1 / m;
   let done = 0;
   while (done < out.length) {
     const batch = out.subarray(done);
@@ -272,8 +283,13 @@ export function fillUniform(stream: ByteStream, out: Uint32Array, m: number, min
     const n = out.length;
     for (let i = done; i < n; i++) {
       const w = out[i]!;
-      // Exact: w < 2^32, so floor(w / m) is the true quotient in doubles.
-      if (w < limit) out[done++] = min + (w - Math.floor(w / m) * m);
+      if (w < limit) {
+        let r = w - Math.floor(w * inv) * m; // in (-m, 2m)
+        r -= m;
+        r += r < 0 ? m : 0;
+        r += r < 0 ? m : 0;
+        out[done++] = min + r;
+      }
     }
   }
 }

@@ -19,6 +19,9 @@ export function randomRing(n: number): BigUint64Array {
   return out;
 }
 
+/** Keystream drawn per cipher update (cache-sized; the stream is the same however it is split). */
+const PIECE_BYTES = 1 << 16;
+
 // Reused zero block: CTR keystream = E(counter) xor 0.
 let zeros = new Uint8Array(0);
 function zeroBytes(n: number): Uint8Array {
@@ -45,19 +48,25 @@ export class Prg {
 
   /** Fill `out` with keystream bytes. Lengths must be multiples of 16 to keep views aligned; other lengths still work. */
   fill(out: Uint8Array): void {
-    const ks = this.cipher.update(zeroBytes(out.length));
-    out.set(ks);
+    // In pieces of at most PIECE_BYTES: one large update() allocates a large
+    // buffer and runs at half the speed (measured 1.3-1.4 vs 2.8 GB/s here).
+    for (let at = 0; at < out.length; at += PIECE_BYTES) {
+      const end = Math.min(out.length, at + PIECE_BYTES);
+      out.set(this.cipher.update(zeroBytes(end - at)), at);
+    }
     this.drawnBytes += out.length;
   }
 
   /** n uniform ring elements. */
   ring(n: number): BigUint64Array {
-    const ks = this.cipher.update(zeroBytes(n * 8));
-    this.drawnBytes += ks.length;
-    // Use the keystream buffer itself when it is 8-byte aligned (large ones are): saves a copy.
-    if (ks.byteOffset % 8 === 0) return new BigUint64Array(ks.buffer, ks.byteOffset, n);
+    if (n * 8 <= PIECE_BYTES) {
+      const ks = this.cipher.update(zeroBytes(n * 8));
+      this.drawnBytes += ks.length;
+      // Use the keystream buffer itself when it is 8-byte aligned: saves a copy.
+      if (ks.byteOffset % 8 === 0) return new BigUint64Array(ks.buffer, ks.byteOffset, n);
+    }
     const out = new BigUint64Array(n);
-    new Uint8Array(out.buffer).set(ks);
+    this.fill(new Uint8Array(out.buffer));
     return out;
   }
 
