@@ -133,8 +133,13 @@ describe('cost', () => {
   }, T);
 });
 
-/** Upper 0.999 quantiles of chi-square (df 15 and 17); a uniform view fails them with probability 1e-3. */
-const CHI2_999: Record<number, number> = { 15: 37.70, 17: 40.79 };
+/**
+ * Upper 1 - 1e-6 quantiles of chi-square with 15 and 17 degrees of freedom
+ * (Wilson-Hilferty): a uniform view fails with probability 1e-6, so the
+ * suite does not flake; a view without the rotation or the masks scores in
+ * the thousands here.
+ */
+const CHI2_1E6: Record<number, number> = { 15: 57.3, 17: 60.9 };
 
 function chiSquare(counts: number[]): number {
   const total = counts.reduce((a, b) => a + b, 0);
@@ -153,9 +158,9 @@ describe("P2's view", () => {
     const withZero = view.zeroAt.slice(0, n);
     // Elements with a zero are those with d' = 1; P2 cannot tell where it comes from.
     expect(withZero.reduce((a, b) => a + b, 0)).toBe([...view.dPrime].filter((c) => c === '1').length);
-    expect(chiSquare(withZero)).toBeLessThan(CHI2_999[17]!);
-    expect(chiSquare(view.sumBins)).toBeLessThan(CHI2_999[15]!);
-    // d' against the input's sign: P(d' = 1) = 1/2 for each sign (|z| < 4, two-sided p ~ 6e-5).
+    expect(chiSquare(withZero)).toBeLessThan(CHI2_1E6[17]!);
+    expect(chiSquare(view.sumBins)).toBeLessThan(CHI2_1E6[15]!);
+    // d' against the input's sign: P(d' = 1) = 1/2 for each sign (|z| < 5, two-sided p ~ 6e-7).
     for (const positive of [true, false]) {
       let ones = 0;
       let total = 0;
@@ -164,7 +169,7 @@ describe("P2's view", () => {
         total++;
         if (view.dPrime[i] === '1') ones++;
       }
-      expect(Math.abs(ones - total / 2) / Math.sqrt(total / 4)).toBeLessThan(4);
+      expect(Math.abs(ones - total / 2) / Math.sqrt(total / 4)).toBeLessThan(5);
     }
   }, T);
 });
