@@ -63,3 +63,25 @@ export function revealRing(ctx: Context, x: Shared): Promise<BigUint64Array> {
 export async function reveal(ctx: Context, x: Shared): Promise<Float64Array> {
   return decode(await revealRing(ctx, x), x.fracBits);
 }
+
+/**
+ * Reveal to one holder only (the party entitled to the output): the other
+ * holder sends its share, `owner` adds. One message, one round; the other
+ * holder and P2 get an empty array.
+ */
+export function revealRingTo(ctx: Context, x: Shared, owner: HolderId): Promise<BigUint64Array> {
+  return ctx.call('revealTo', async (c) => {
+    if (c.isPlain) return x.share;
+    if (c.isHelper) return EMPTY;
+    if (c.id !== owner) {
+      c.send(owner, x.share);
+      return EMPTY;
+    }
+    return add(x.share, ringView(await c.recv(c.peer), x.size, `share of the output from P${c.peer}`));
+  });
+}
+
+/** revealRingTo, decoded (empty on the parties that do not learn it). */
+export async function revealTo(ctx: Context, x: Shared, owner: HolderId): Promise<Float64Array> {
+  return decode(await revealRingTo(ctx, x, owner), x.fracBits);
+}

@@ -9,6 +9,7 @@ import { partyCommand } from './party.js';
 import { sessionCommand } from './session.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
+import { inferCommand } from './infer.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
@@ -17,6 +18,7 @@ await yargs(hideBin(process.argv))
   .command(approxCommand)
   .command(sessionCommand)
   .command(trainCommand).command(evalCommand)
+  .command(inferCommand)
   .demandCommand(1, 'name a command')
   .strict()
   .fail((msg, err, y) => {

@@ -5,6 +5,7 @@ import { protocolCheck } from './protocol-check.js';
 import { concurrencyCheck } from './concurrency-check.js';
 import { benchRelu } from './bench-relu.js';
 import { reluCheck } from './relu-check.js';
+import { infer } from './infer.js';
 import { parseJob } from './types.js';
 
 export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
@@ -18,6 +19,8 @@ export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
       return reluCheck(ctx, job);
     case 'bench-relu':
       return benchRelu(ctx, job);
+    case 'infer':
+      return infer(ctx, job);
     case 'concurrency-check':
       return concurrencyCheck(ctx, job);
   }

@@ -1,5 +1,6 @@
 /** Jobs that share holders run, as plain JSON in the session config. */
 import { ARITH_OPS, type ArithOp } from './arith-ops.js';
+import type { InferJob } from './infer.js';
 
 export interface BenchArithJob {
   kind: 'bench-arith';
@@ -66,7 +67,7 @@ export interface ConcurrencyCheckJob {
   matmulSize: number;
 }
 
-export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | ConcurrencyCheckJob;
+export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | InferJob | ConcurrencyCheckJob;
 
 function reluOp(o: Record<string, unknown>): ReluOp {
   const op = o['op'];
@@ -131,7 +132,37 @@ export function parseJob(raw: unknown): JobSpec {
       return { kind: 'bench-relu', ...reluParams(o), n: int(o, 'n', 1, 1 << 24), reps: int(o, 'reps', 1, 1000, 5), seed: int(o, 'seed', 0, 2 ** 31, 1) };
     case 'concurrency-check':
       return { kind: 'concurrency-check', seed: int(o, 'seed', 0, 2 ** 31, 1), size: int(o, 'size', 1, 1 << 24, 3 << 16), matmulSize: int(o, 'matmulSize', 1, 1024, 64) };
+    case 'infer':
+      return parseInferJob(o);
     default:
       throw new TypeError(`job: unknown kind ${JSON.stringify(o['kind'])}`);
   }
+}
+
+function numberList(v: unknown, what: string): number[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new TypeError(`job: ${what} must be a non-empty list of numbers`);
+  return v as number[];
+}
+
+function parseInferJob(o: Record<string, unknown>): InferJob {
+  const str = (name: string): string => {
+    const v = o[name];
+    if (typeof v !== 'string' || v.length === 0) throw new TypeError(`job: '${name}' must be a non-empty string`);
+    return v;
+  };
+  const nl = (o['nonlinearity'] ?? {}) as Record<string, unknown>;
+  let nonlinearity: InferJob['nonlinearity'];
+  if (nl['kind'] === 'bicoptor') nonlinearity = { kind: 'bicoptor', lx: int(nl, 'lx', 2, 62), skip: int(nl, 'skip', 0, 60, 0) };
+  else if (nl['kind'] === 'poly') nonlinearity = { kind: 'poly' };
+  else throw new TypeError(`job: nonlinearity must be {kind: 'bicoptor', lx, skip} or {kind: 'poly'}, got ${JSON.stringify(o['nonlinearity'])}`);
+  const norm = (o['normalization'] ?? {}) as Record<string, unknown>;
+  return {
+    kind: 'infer',
+    model: str('model'),
+    dataset: str('dataset'),
+    n: int(o, 'n', 1, 1_000_000),
+    batch: int(o, 'batch', 1, 4096),
+    nonlinearity,
+    normalization: { mean: numberList(norm['mean'], 'normalization.mean'), std: numberList(norm['std'], 'normalization.std') },
+  };
 }

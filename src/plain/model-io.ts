@@ -3,19 +3,28 @@
  * (topology and weights manifest) and weights.bin (float32 weights in
  * manifest order), so any tfjs loader and the MPC weight import read it.
  * tfjs-node's file:// handler is not available without tfjs-node, so this
- * writes and reads the two files itself.
+ * writes and reads the two files itself (reading through
+ * src/nn/model-files.ts, which the MPC import shares).
+ *
+ * A saved model is for inference: NGNV-ReLU layers, which differ from ReLU
+ * only in training, are written as tfjs' standard ReLU, so plain tfjs loads
+ * models trained with NGNV (the manifest still records the NGNV settings).
+ * Resuming training does not read model.json: it rebuilds the model from the
+ * checkpoint's settings. Layers that do need this project's classes to
+ * load: PolynomialActivation, PPoly and ResNets' PadShortcut.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { MODEL_JSON, readModelFiles } from '../nn/model-files.js';
 // Custom layer classes must be registered before a model using them is loaded.
-import './activations/index.js';
+import { NgnvRelu } from './activations/index.js';
 import './models/shortcut.js';
 import './models/batch-norm.js';
 
-export const MODEL_FILE = 'model.json';
+export const MODEL_FILE = MODEL_JSON;
 export const WEIGHTS_FILE = 'weights.bin';
 
 interface ModelJson {
@@ -26,14 +35,34 @@ interface ModelJson {
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
 }
 
+/**
+ * The topology with every NgnvRelu layer turned into a standard ReLU (same
+ * name, same inputs; NGNV has no weights, so the manifest is unchanged).
+ */
+export function portableTopology(topology: {}): {} {
+  const copy = structuredClone(topology) as { config?: unknown; model_config?: { config?: unknown } };
+  const config = copy.model_config?.config ?? copy.config;
+  // Functional and Sequential configs list their layers under "layers"; older Sequential configs are the list itself.
+  const layers = Array.isArray(config) ? config : (config as { layers?: unknown } | undefined)?.layers;
+  if (!Array.isArray(layers)) return copy;
+  for (const layer of layers as { class_name?: string; config?: Record<string, unknown> }[]) {
+    if (layer.class_name !== NgnvRelu.className) continue;
+    const { r: _r, lambda: _l, variant: _v, ...base } = layer.config ?? {};
+    layer.class_name = 'ReLU';
+    layer.config = { ...base, max_value: null };
+  }
+  return copy;
+}
+
 export async function saveModel(model: LayersModel, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     if (artifacts.modelTopology === undefined || artifacts.weightSpecs === undefined || artifacts.weightData === undefined) {
       throw new Error(`saving ${path.join(dir, MODEL_FILE)}: tfjs handed over incomplete model artifacts`);
     }
+    if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error(`saving ${path.join(dir, MODEL_FILE)}: tfjs handed over a binary topology`);
     const json: ModelJson = {
-      modelTopology: artifacts.modelTopology,
+      modelTopology: portableTopology(artifacts.modelTopology),
       format: artifacts.format ?? 'layers-model',
       generatedBy: artifacts.generatedBy ?? '',
       convertedBy: 'mpcnet',
@@ -47,32 +76,23 @@ export async function saveModel(model: LayersModel, dir: string): Promise<void> 
 }
 
 export async function loadModel(dir: string): Promise<LayersModel> {
-  const file = path.join(dir, MODEL_FILE);
-  if (!existsSync(file)) throw new Error(`${file}: model file not found`);
-  let json: ModelJson;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as ModelJson;
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
-  }
-  if (json.modelTopology === undefined || !Array.isArray(json.weightsManifest)) throw new Error(`${file}: not a tfjs layers model (no modelTopology or weightsManifest)`);
+  const files = readModelFiles(dir, { weights: true });
+  // readModelFiles keeps the manifest's order: the specs and the bytes line up.
   const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: ArrayBuffer[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) {
-      const wf = path.join(dir, p);
-      if (!existsSync(wf)) throw new Error(`${wf}: weights file named by ${file} not found`);
-      const b = readFileSync(wf);
-      buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-    }
+  let total = 0;
+  for (const [name, w] of files.weights) {
+    specs.push({ name, shape: w.shape, dtype: 'float32' });
+    total += w.values!.length;
   }
-  const weightData = tf.io.CompositeArrayBuffer.join(buffers);
-  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (weightData.byteLength !== expected) throw new Error(`${path.join(dir, WEIGHTS_FILE)}: ${weightData.byteLength} bytes, the manifest in ${file} needs ${expected}`);
+  const data = new Float32Array(total);
+  let at = 0;
+  for (const w of files.weights.values()) {
+    data.set(w.values!, at);
+    at += w.values!.length;
+  }
   try {
-    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData, format: json.format }));
+    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: files.topology as {}, weightSpecs: specs, weightData: data.buffer, format: 'layers-model' }));
   } catch (err) {
-    throw new Error(`${file}: cannot build the model: ${(err as Error).message}`);
+    throw new Error(`${files.source}: cannot build the model: ${(err as Error).message}`);
   }
 }

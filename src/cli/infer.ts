@@ -1,0 +1,185 @@
+/**
+ * `mpcnet infer`: secure inference of a saved tfjs model in real party
+ * processes (or, with --emulate, the same code in the plaintext context).
+ * The model owner P0 shares the weights, the data owner P1 the images; only
+ * P1 learns the predictions. Prints accuracy, time, traffic per party and a
+ * per-layer table (time, bytes, rounds).
+ */
+import cliProgress from 'cli-progress';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { truncSignParams } from '../approx/truncation-sign.js';
+import { infer, type InferJob, type InferOutput } from '../jobs/infer.js';
+import { parseJob } from '../jobs/index.js';
+import { Context, type ProfileEntry } from '../mpc/context.js';
+import { runSession } from '../mpc/launcher.js';
+import { importModel } from '../nn/import-tfjs.js';
+import type { Nonlinearity } from '../nn/nonlinearity.js';
+import { MANIFEST_FILE, readManifest } from '../plain/manifest.js';
+import { markdownTable } from '../report/markdown.js';
+import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
+
+interface Args {
+  model: string;
+  parties: number;
+  relu: 'bicoptor' | 'poly';
+  lx: number;
+  skip: number;
+  n: number;
+  batch: number;
+  dataset?: string;
+  fracBits: number;
+  emulate: boolean;
+  json: boolean;
+  out?: string;
+}
+
+export interface LayerRow {
+  layer: string;
+  seconds: number;
+  /** Sent + received payload bytes per party (P0, P1, P2), all batches. */
+  bytes: number[];
+  /** Rounds per batch (critical path: the largest party's count). */
+  rounds: number;
+}
+
+export interface InferReport {
+  model: string;
+  dataset: string;
+  parties: number | 'emulated';
+  nonlinearity: Nonlinearity;
+  fracBits: number;
+  n: number;
+  batch: number;
+  accuracy: number;
+  correct: number;
+  /** Wall seconds of all batches (slowest party), weights excluded; per image. */
+  seconds: number;
+  secondsPerImage: number;
+  weightSeconds: number;
+  perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; bytesPerImage: number }[];
+  layers: LayerRow[];
+  predictionsOnlyAt: string;
+}
+
+/** Every check the parties would make, before any process starts: one clear error each. */
+export function inferJob(a: Omit<Args, 'json' | 'out'>): { job: InferJob; mode: '2pc' | '3pc' | 'plain' } {
+  checkSessionFracBits(a.fracBits, '--frac-bits');
+  if (!existsSync(a.model)) throw new Error(`--model ${a.model}: no such directory`);
+  const hasManifest = existsSync(path.join(a.model, MANIFEST_FILE));
+  const manifest = hasManifest ? readManifest(a.model) : null;
+  const channels = manifest?.dataset.channels;
+  const dataset = a.dataset ?? manifest?.dataset.spec ?? 'mnist';
+  // Without a manifest: pixels scaled to [0, 1] (mean 0, std 1 on that scale).
+  const spec = importModel(a.model, { weights: false });
+  const c = spec.inputShape[0] ?? 1;
+  const normalization = manifest?.normalization ?? { mean: new Array<number>(channels ?? c).fill(0), std: new Array<number>(channels ?? c).fill(1) };
+  let nonlinearity: Nonlinearity;
+  if (a.relu === 'bicoptor') {
+    if (!a.emulate && a.parties !== 3) throw new Error(`--relu bicoptor is a 3-party protocol (P2 is an online helper): use --parties 3, or --relu poly for models with polynomial activations`);
+    truncSignParams({ lx: a.lx, skip: a.skip, fracBits: a.fracBits });
+    nonlinearity = { kind: 'bicoptor', lx: a.lx, skip: a.skip };
+  } else nonlinearity = { kind: 'poly' };
+  const job = parseJob({ kind: 'infer', model: path.resolve(a.model), dataset, n: a.n, batch: a.batch, nonlinearity, normalization }) as InferJob;
+  return { job, mode: a.emulate ? 'plain' : a.parties === 3 ? '3pc' : '2pc' };
+}
+
+function progressBar(total: number): { update(done: number): void; stop(): void } {
+  if (!process.stderr.isTTY) {
+    return { update: (done) => void process.stderr.write(`infer: batch ${done}/${total}\n`), stop() {} };
+  }
+  const bar = new cliProgress.SingleBar({ format: 'infer [{bar}] {value}/{total} batches | eta {eta_formatted}', stream: process.stderr, clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return { update: (done) => bar.update(done), stop: () => bar.stop() };
+}
+
+function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | undefined)[]): LayerRow[] {
+  return names.map((layer) => {
+    const entries = profiles.map((p) => p?.[layer]);
+    return {
+      layer,
+      seconds: Math.max(0, ...entries.map((e) => e?.seconds ?? 0)),
+      bytes: entries.map((e) => (e ? e.bytesSent + e.bytesReceived : 0)),
+      // Per batch (each layer runs once per batch), the slowest party's.
+      rounds: Math.max(0, ...entries.map((e) => (e && e.calls > 0 ? e.rounds / e.calls : 0))),
+    };
+  });
+}
+
+export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferReport> {
+  const { job, mode } = inferJob(a);
+  const layers = importModel(a.model, { weights: false }).layers.map((l) => l.name);
+  const bar = progressBar(Math.ceil(job.n / job.batch));
+  let outs: InferOutput[];
+  let profiles: (Record<string, ProfileEntry> | undefined)[];
+  try {
+    if (mode === 'plain') {
+      const ctx = Context.plain({ fracBits: a.fracBits, onProgress: (e) => bar.update(Number(e['batch'] ?? 0)) });
+      outs = [await infer(ctx, job)];
+      profiles = [ctx.profile()];
+    } else {
+      const run = await runSession({
+        mode, fracBits: a.fracBits, job,
+        onProgress: (id, e) => { if (id === 1) bar.update(Number(e['batch'] ?? 0)); },
+      });
+      outs = run.parties.map((p) => p.output as InferOutput);
+      profiles = run.parties.map((p) => p.profile);
+    }
+  } finally {
+    bar.stop();
+  }
+  const data = mode === 'plain' ? outs[0]! : outs[1]!;
+  const perBatch = data.batchSeconds.map((_, i) => Math.max(...outs.map((o) => o.batchSeconds[i] ?? 0)));
+  const seconds = perBatch.reduce((s, v) => s + v, 0);
+  return {
+    model: a.model, dataset: job.dataset, parties: mode === 'plain' ? 'emulated' : a.parties, nonlinearity: job.nonlinearity, fracBits: a.fracBits,
+    n: job.n, batch: job.batch, accuracy: (data.correct ?? 0) / job.n, correct: data.correct ?? 0,
+    seconds, secondsPerImage: seconds / job.n, weightSeconds: Math.max(...outs.map((o) => o.weightSeconds)),
+    perParty: outs.map((o) => ({ id: o.id, bytesSent: o.bytesSent, bytesReceived: o.bytesReceived, rounds: o.rounds, bytesPerImage: (o.bytesSent + o.bytesReceived) / job.n })),
+    layers: layerRows(layers, profiles),
+    predictionsOnlyAt: mode === 'plain' ? 'plaintext context' : 'P1 (data owner)',
+  };
+}
+
+const mb = (b: number): string => (b / 1e6).toFixed(2);
+
+export function inferText(r: InferReport): string {
+  const head = [
+    `infer: ${r.model} on ${r.dataset}, ${r.parties === 'emulated' ? 'emulated (plaintext context)' : `${r.parties} parties`}, ${r.nonlinearity.kind === 'bicoptor' ? `truncation ReLU lx ${r.nonlinearity.lx}${r.nonlinearity.skip ? ` skip ${r.nonlinearity.skip}` : ''}` : 'polynomial activations'}, f = ${r.fracBits}`,
+    `accuracy ${(r.accuracy * 100).toFixed(2)}% (${r.correct}/${r.n}), ${r.seconds.toFixed(2)} s (${(r.secondsPerImage * 1000).toFixed(1)} ms/image, batch ${r.batch}), weights shared in ${r.weightSeconds.toFixed(2)} s; predictions only at ${r.predictionsOnlyAt}`,
+    ...r.perParty.map((p) => `P${p.id}: sent ${mb(p.bytesSent)} MB, received ${mb(p.bytesReceived)} MB (${mb(p.bytesPerImage)} MB/image), rounds ${p.rounds}`),
+    '',
+  ];
+  const table = markdownTable(['layer', 'seconds', ...r.perParty.map((p) => `MB P${p.id}`), 'rounds per batch'],
+    r.layers.map((l) => [l.layer, l.seconds.toFixed(3), ...l.bytes.slice(0, r.perParty.length).map((b) => mb(b)), l.rounds]));
+  return head.join('\n') + '\n' + table;
+}
+
+export const inferCommand: CommandModule<object, Args> = {
+  command: 'infer',
+  describe: 'Secure inference of a saved tfjs model in real party processes',
+  builder: (y: Argv) =>
+    y
+      .option('model', { type: 'string', demandOption: true, describe: 'directory with model.json + weights.bin (manifest.json optional)' })
+      .option('parties', { type: 'number', choices: [2, 3], default: 3, describe: '3: P2 online (truncation ReLU); 2: P2 only deals (polynomial models)' })
+      .option('relu', { type: 'string', choices: ['bicoptor', 'poly'] as const, default: 'bicoptor' as const, describe: 'what replaces ReLU: the 3-party truncation ReLU, or the model\'s own polynomials' })
+      .option('lx', { type: 'number', default: 16, describe: 'bits of the truncation ReLU\'s sign test (even)' })
+      .option('skip', { type: 'number', default: 0, describe: 'key bits skipped by the sign test' })
+      .option('n', { type: 'number', default: 200, describe: 'test images, spread over the split so every class appears' })
+      .option('batch', { type: 'number', default: 64, describe: 'images per batch' })
+      .option('dataset', { type: 'string', describe: 'mnist, idx:DIR, cifar10:DIR (default: the manifest\'s, else mnist)' })
+      .option('frac-bits', { type: 'number', default: DEFAULT_FRAC_BITS, describe: 'fixed-point fractional bits f' })
+      .option('emulate', { type: 'boolean', default: false, describe: 'run the same graph in the plaintext context' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+      .option('out', { type: 'string', describe: 'also write infer.json and infer.md there' }) as unknown as Argv<Args>,
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
+    const r = await inferReport(argv);
+    if (argv.out) {
+      mkdirSync(argv.out, { recursive: true });
+      writeFileSync(path.join(argv.out, 'infer.json'), JSON.stringify(r, null, 2) + '\n');
+      writeFileSync(path.join(argv.out, 'infer.md'), inferText(r));
+    }
+    process.stdout.write(argv.json ? JSON.stringify(r, null, 2) + '\n' : inferText(r));
+  },
+};

@@ -1,0 +1,104 @@
+/**
+ * What replaces the model's nonlinearities under MPC, chosen per run:
+ *  - bicoptor: the 3-party truncation ReLU with an lx-bit sign test
+ *    (protocols/drelu.ts); max pooling by a ReLU tournament. 3 parties.
+ *  - poly: for models trained with polynomial / PPoly activations, which
+ *    are evaluated as they are (Beaver products); ReLU layers are refused.
+ * Polynomial and PPoly layers are always evaluated as polynomials: they are
+ * the model's own functions, whatever the ReLU choice.
+ */
+import { drelu, relu } from '../../protocols/drelu.js';
+import { mul, square } from '../../protocols/beaver.js';
+import { add, mulPublicScalar, sub } from '../../protocols/linear.js';
+import { truncate } from '../../protocols/truncation.js';
+import type { Context } from '../mpc/context.js';
+import type { Shared } from '../mpc/shared.js';
+import { expandPerChannel } from './layers/tensor-ops.js';
+import type { ActivationFn } from './spec.js';
+
+export type Nonlinearity =
+  | { kind: 'bicoptor'; lx: number; skip: number }
+  | { kind: 'poly' };
+
+export function describeNonlinearity(nl: Nonlinearity): string {
+  return nl.kind === 'bicoptor' ? `truncation ReLU (lx ${nl.lx}${nl.skip ? `, skip ${nl.skip}` : ''})` : 'the model\'s polynomials';
+}
+
+/** ReLU under the run's choice. */
+export function reluOf(ctx: Context, x: Shared, nl: Nonlinearity, layer: string): Promise<Shared> {
+  if (nl.kind === 'poly') throw new Error(`layer ${layer}: the model has a ReLU, but --relu poly evaluates only polynomial activations; use --relu bicoptor`);
+  return relu(ctx, x, { lx: nl.lx, skip: nl.skip });
+}
+
+/** The sign bit [x >= 0] (for max pooling variants and tests). */
+export function signOf(ctx: Context, x: Shared, nl: Nonlinearity, layer: string): Promise<Shared> {
+  if (nl.kind === 'poly') throw new Error(`layer ${layer}: a sign test needs --relu bicoptor`);
+  return drelu(ctx, x, { lx: nl.lx, skip: nl.skip });
+}
+
+/** x^1 .. x^d, each at x's scale (one truncation per product). */
+async function powers(ctx: Context, x: Shared, degree: number): Promise<Shared[]> {
+  const out = [x];
+  if (degree >= 2) out.push(await square(ctx, x));
+  for (let k = 3; k <= degree; k++) out.push(await mul(ctx, out[k - 2]!, x));
+  return out;
+}
+
+/** sum_k c_k x^k with public coefficients (PolynomialActivation). */
+async function publicPolynomial(ctx: Context, x: Shared, c: number[]): Promise<Shared> {
+  if (c.length < 2) return addConstant(ctx, x.with(x.held ? new BigUint64Array(x.size) : x.share), c[0] ?? 0);
+  const pw = await powers(ctx, x, c.length - 1);
+  const terms = await Promise.all(pw.map((p, k) => truncate(ctx, mulPublicScalar(ctx, p, c[k + 1]!))));
+  return addConstant(ctx, terms.reduce((a, b) => add(a, b)), c[0]!);
+}
+
+function addConstant(ctx: Context, x: Shared, c: number): Shared {
+  if (c === 0 || !x.held || ctx.id !== 0) return x;
+  const out = x.share.slice();
+  const v = BigInt.asUintN(64, BigInt(Math.round(c * 2 ** x.fracBits)));
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! + v;
+  return x.with(out);
+}
+
+/**
+ * PPoly with shared (secret) coefficients: coefficients[k] holds c_k per
+ * channel ([C], or [1] when shared by all channels); c_k x^k is a Beaver
+ * product with the coefficient broadcast over the channel.
+ */
+export async function sharedPolynomial(ctx: Context, x: Shared, coefficients: Shared[]): Promise<Shared> {
+  const degree = coefficients.length - 1;
+  const pw = await powers(ctx, x, degree);
+  const channels = x.shape[1]!;
+  const broadcast = (c: Shared): Shared => expandPerChannel(c.size === 1 && channels !== 1 ? repeat(c, channels) : c, x.shape);
+  const terms = await Promise.all(pw.map((p, k) => mul(ctx, broadcast(coefficients[k + 1]!), p)));
+  let acc = broadcast(coefficients[0]!);
+  for (const t of terms) acc = add(acc, t);
+  return acc;
+}
+
+function repeat(c: Shared, n: number): Shared {
+  if (!c.held) return c.reshape([n]);
+  const out = new BigUint64Array(n).fill(c.share[0]!);
+  return c.with(out).reshape([n]);
+}
+
+/** One activation of the model under the run's nonlinearity. PPoly coefficients come from the shared weights. */
+export async function activate(ctx: Context, x: Shared, fn: ActivationFn, nl: Nonlinearity, layer: string, ppoly?: Shared[]): Promise<Shared> {
+  switch (fn.fn) {
+    case 'linear':
+    case 'softmax': // the graph only lets a final softmax through; argmax needs none
+      return x;
+    case 'relu':
+      return reluOf(ctx, x, nl, layer);
+    case 'leaky-relu': {
+      // alpha x + (1 - alpha) ReLU(x) = r + alpha (x - r)
+      const r = await reluOf(ctx, x, nl, layer);
+      return add(r, await truncate(ctx, mulPublicScalar(ctx, sub(x, r), fn.alpha)));
+    }
+    case 'polynomial':
+      return publicPolynomial(ctx, x, fn.coefficients);
+    case 'ppoly':
+      if (!ppoly) throw new Error(`layer ${layer}: PPoly coefficients were not shared`);
+      return sharedPolynomial(ctx, x, ppoly);
+  }
+}
