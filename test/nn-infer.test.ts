@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gatherNormalized, loadDataset } from '../src/data/index.js';
@@ -155,5 +155,54 @@ describe('bad model input', () => {
     const r = cli(['--model', path.join(root, 'nope'), '--n', '10']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^mpcnet: --model .*nope: no such directory/);
+  });
+});
+
+describe('bad model files', () => {
+  function cli(args: string[]): { status: number | null; stderr: string } {
+    const r = spawnSync(process.execPath, [path.join(packageRoot(), 'dist/src/cli/main.js'), 'infer', ...args], { encoding: 'utf8', timeout: 120_000 });
+    return { status: r.status, stderr: r.stderr };
+  }
+  function copyModel(name: string): string {
+    const dir = path.join(root, `${name}-${Math.random().toString(36).slice(2)}`);
+    cpSync(dirs['sequential']!, dir, { recursive: true });
+    return dir;
+  }
+  function editJson(dir: string, edit: (j: { modelTopology: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } } }) => void): void {
+    const file = path.join(dir, 'model.json');
+    const j = JSON.parse(readFileSync(file, 'utf8'));
+    edit(j);
+    writeFileSync(file, JSON.stringify(j));
+  }
+
+  it('missing weights file', () => {
+    const dir = copyModel('noweights');
+    rmSync(path.join(dir, 'weights.bin'));
+    const r = cli(['--model', dir, '--n', '10']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^mpcnet: .*weights\.bin: weights file named by .*model\.json not found/);
+  });
+
+  it('truncated weights', () => {
+    const dir = copyModel('truncated');
+    const w = readFileSync(path.join(dir, 'weights.bin'));
+    writeFileSync(path.join(dir, 'weights.bin'), w.subarray(0, w.length - 8));
+    const r = cli(['--model', dir, '--n', '10']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^mpcnet: .*weights\.bin.*truncated/);
+  });
+
+  it('unknown layer and a kernel of the wrong shape, reported together', () => {
+    const dir = copyModel('badlayers');
+    editJson(dir, (j) => {
+      const layers = j.modelTopology.config.layers;
+      layers[1]!.class_name = 'MysteryPool';
+      layers[0]!.config['kernel_size'] = [5, 5];
+    });
+    const r = cli(['--model', dir, '--n', '10']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^mpcnet: .*model\.json: unsupported layers: .*\(MysteryPool\)/);
+    expect(r.stderr).toMatch(/kernel/);
+    expect(r.stderr.split('\n').filter((l) => l.trim()).length).toBeLessThanOrEqual(2); // one message, no stack trace
   });
 });

@@ -72,7 +72,9 @@ export function inferJob(a: Omit<Args, 'json' | 'out'>): { job: InferJob; mode: 
   const channels = manifest?.dataset.channels;
   const dataset = a.dataset ?? manifest?.dataset.spec ?? 'mnist';
   // Without a manifest: pixels scaled to [0, 1] (mean 0, std 1 on that scale).
-  const spec = importModel(a.model, { weights: false });
+  // The launcher runs beside the model owner here, so the weights are checked
+  // up front too: a missing or truncated file fails before any party starts.
+  const spec = importModel(a.model, { weights: true });
   const c = spec.inputShape[0] ?? 1;
   const normalization = manifest?.normalization ?? { mean: new Array<number>(channels ?? c).fill(0), std: new Array<number>(channels ?? c).fill(1) };
   let nonlinearity: Nonlinearity;
