@@ -40,7 +40,7 @@ export interface LayerRow {
   seconds: number;
   /** Sent + received payload bytes per party (P0, P1, P2), all batches. */
   bytes: number[];
-  /** Rounds per batch (critical path: the largest party's count). */
+  /** Rounds per batch on the critical path (advance of the largest clock over the parties). */
   rounds: number;
 }
 
@@ -96,15 +96,26 @@ function progressBar(total: number): { update(done: number): void; stop(): void 
   return { update: (done) => bar.update(done), stop: () => bar.stop() };
 }
 
-function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | undefined)[]): LayerRow[] {
-  return names.map((layer) => {
+/**
+ * Per-layer time and bytes from the parties' profiles, and rounds per batch
+ * on the critical path: how far the largest round clock over all parties
+ * moves during the layer (a party's own clock may lag: P0 receives nothing
+ * in a truncation ReLU, so its next message catches up).
+ */
+function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | undefined)[], outs: InferOutput[]): LayerRow[] {
+  const batches = outs[0]?.clocks.length ?? 0;
+  return names.map((layer, i) => {
     const entries = profiles.map((p) => p?.[layer]);
+    let rounds = 0;
+    for (let b = 0; b < batches; b++) {
+      const top = (k: number): number => Math.max(...outs.map((o) => o.clocks[b]?.[k] ?? 0));
+      rounds += top(i + 1) - top(i);
+    }
     return {
       layer,
       seconds: Math.max(0, ...entries.map((e) => e?.seconds ?? 0)),
       bytes: entries.map((e) => (e ? e.bytesSent + e.bytesReceived : 0)),
-      // Per batch (each layer runs once per batch), the slowest party's.
-      rounds: Math.max(0, ...entries.map((e) => (e && e.calls > 0 ? e.rounds / e.calls : 0))),
+      rounds: batches > 0 ? rounds / batches : 0,
     };
   });
 }
@@ -139,7 +150,7 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferR
     n: job.n, batch: job.batch, accuracy: (data.correct ?? 0) / job.n, correct: data.correct ?? 0,
     seconds, secondsPerImage: seconds / job.n, weightSeconds: Math.max(...outs.map((o) => o.weightSeconds)),
     perParty: outs.map((o) => ({ id: o.id, bytesSent: o.bytesSent, bytesReceived: o.bytesReceived, rounds: o.rounds, bytesPerImage: (o.bytesSent + o.bytesReceived) / job.n })),
-    layers: layerRows(layers, profiles),
+    layers: layerRows(layers, profiles, outs),
     predictionsOnlyAt: mode === 'plain' ? 'plaintext context' : 'P1 (data owner)',
   };
 }

@@ -38,6 +38,12 @@ export interface InferOutput {
   batchSeconds: number[];
   /** Seconds to share the weights. */
   weightSeconds: number;
+  /**
+   * Round clock of this party at the start of each batch and after each
+   * layer ([batch][1 + layer]); the per-layer critical path is the advance
+   * of the largest clock over all parties.
+   */
+  clocks: number[][];
   /** Online traffic of all batches (weights excluded). */
   bytesSent: number;
   bytesReceived: number;
@@ -94,6 +100,7 @@ export async function infer(ctx: Context, job: InferJob): Promise<InferOutput> {
 
   const before = ctx.isPlain ? null : snapshot(ctx.mesh);
   const batchSeconds: number[] = [];
+  const clocks: number[][] = [];
   const predictions: number[] = [];
   let firstLogits: number[] | undefined;
   const batches = Math.ceil(job.n / job.batch);
@@ -108,7 +115,9 @@ export async function infer(ctx: Context, job: InferJob): Promise<InferOutput> {
       values = toNchw(nhwc, count, h, w, c);
     }
     const x = shareInput(ctx, DATA_OWNER, values, [count, c, h, w]);
-    const logits = await forward(ctx, spec, params, x, job.nonlinearity);
+    const clock = [ctx.rounds];
+    clocks.push(clock);
+    const logits = await forward(ctx, spec, params, x, job.nonlinearity, (i, t) => void (clock[i + 1] = t));
     const revealed = await revealTo(ctx, logits, DATA_OWNER);
     if (dataOwner) {
       predictions.push(...argmaxRows(revealed, count));
@@ -119,7 +128,7 @@ export async function infer(ctx: Context, job: InferJob): Promise<InferOutput> {
   }
   const t = before ? trafficSince(before, snapshot(ctx.mesh)) : null;
   const out: InferOutput = {
-    id: ctx.id, n: job.n, batches, batchSeconds, weightSeconds,
+    id: ctx.id, n: job.n, batches, batchSeconds, weightSeconds, clocks,
     bytesSent: t?.bytesSent ?? 0, bytesReceived: t?.bytesReceived ?? 0, rounds: t?.rounds ?? 0,
   };
   if (dataOwner && split) {

@@ -153,7 +153,11 @@ async function layerForward(ctx: Context, l: LayerSpec, inputs: Shared[], params
  * Forward pass of a batch x ([N, C, H, W] or [N, F], shared), returning
  * the output layer's value before a final softmax (the logits).
  */
-export async function forward(ctx: Context, spec: ModelSpec, params: ModelParams, x: Shared, nl: Nonlinearity): Promise<Shared> {
+export async function forward(
+  ctx: Context, spec: ModelSpec, params: ModelParams, x: Shared, nl: Nonlinearity,
+  /** Called after each layer with its index and this party's round clock (for per-layer critical-path rounds). */
+  onLayer?: (index: number, clock: number) => void,
+): Promise<Shared> {
   const lastUse = new Map<string, number>();
   spec.layers.forEach((l, i) => l.inputs.forEach((name) => lastUse.set(name, i)));
   const values = new Map<string, Shared>();
@@ -164,6 +168,7 @@ export async function forward(ctx: Context, spec: ModelSpec, params: ModelParams
       return v;
     });
     const y = await ctx.section(l.name, (c) => layerForward(c, l, inputs, params, nl));
+    onLayer?.(i, ctx.rounds);
     values.set(l.name, y);
     for (const name of l.inputs) if (lastUse.get(name) === i && name !== spec.output) values.delete(name);
   }
