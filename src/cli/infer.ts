@@ -15,17 +15,27 @@ import { parseJob } from '../jobs/index.js';
 import { Context, type ProfileEntry } from '../mpc/context.js';
 import { runSession } from '../mpc/launcher.js';
 import { importModel } from '../nn/import-tfjs.js';
-import type { Nonlinearity } from '../nn/nonlinearity.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { describeNonlinearity, type Nonlinearity } from '../nn/nonlinearity.js';
+import { calibrateBound, type Calibration } from '../nn/calibrate.js';
+import { SIGN_TABLE } from '../approx/minimax-sign.js';
+import { loadDataset } from '../data/index.js';
 import { MANIFEST_FILE, readManifest } from '../plain/manifest.js';
 import { markdownTable } from '../report/markdown.js';
 import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
 
+const DEFAULT_ALPHA = 10;
+
 interface Args {
   model: string;
   parties: number;
-  relu: 'bicoptor' | 'poly';
+  relu: 'bicoptor' | 'minimax' | 'poly';
   lx: number;
   skip: number;
+  /** minimax only (default 10). */
+  alpha?: number;
+  /** minimax only: a number, or 'auto' (default). */
+  bound?: string;
   n: number;
   batch: number;
   dataset?: string;
@@ -61,27 +71,42 @@ export interface InferReport {
   perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; bytesPerImage: number }[];
   layers: LayerRow[];
   predictionsOnlyAt: string;
+  /** 2 parties: correlated randomness P2 sent as the dealer, per image (offline phase). */
+  dealerBytesPerImage?: number;
+  /** --bound auto: the B found and on which images. */
+  calibration?: Calibration;
 }
 
-/** Every check the parties would make, before any process starts: one clear error each. */
-export function inferJob(a: Omit<Args, 'json' | 'out'>): { job: InferJob; mode: '2pc' | '3pc' | 'plain' } {
-  checkSessionFracBits(a.fracBits, '--frac-bits');
+/** The model, its dataset and input normalisation (manifest if present; else pixels scaled to [0, 1]). */
+function modelInputs(a: Pick<Args, 'model' | 'dataset'>): { spec: ModelSpec; dataset: string; normalization: { mean: number[]; std: number[] } } {
   if (!existsSync(a.model)) throw new Error(`--model ${a.model}: no such directory`);
-  const hasManifest = existsSync(path.join(a.model, MANIFEST_FILE));
-  const manifest = hasManifest ? readManifest(a.model) : null;
-  const channels = manifest?.dataset.channels;
-  const dataset = a.dataset ?? manifest?.dataset.spec ?? 'mnist';
-  // Without a manifest: pixels scaled to [0, 1] (mean 0, std 1 on that scale).
+  const manifest = existsSync(path.join(a.model, MANIFEST_FILE)) ? readManifest(a.model) : null;
   // The launcher runs beside the model owner here, so the weights are checked
   // up front too: a missing or truncated file fails before any party starts.
   const spec = importModel(a.model, { weights: true });
-  const c = spec.inputShape[0] ?? 1;
-  const normalization = manifest?.normalization ?? { mean: new Array<number>(channels ?? c).fill(0), std: new Array<number>(channels ?? c).fill(1) };
+  const channels = manifest?.dataset.channels ?? spec.inputShape[0] ?? 1;
+  return {
+    spec,
+    dataset: a.dataset ?? manifest?.dataset.spec ?? 'mnist',
+    normalization: manifest?.normalization ?? { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) },
+  };
+}
+
+/** Every check the parties would make, before any process starts: one clear error each. */
+export function inferJob(a: Omit<Args, 'json' | 'out'>, calibratedBound?: number): { job: InferJob; mode: '2pc' | '3pc' | 'plain' } {
+  checkSessionFracBits(a.fracBits, '--frac-bits');
+  const { dataset, normalization } = modelInputs(a);
   let nonlinearity: Nonlinearity;
   if (a.relu === 'bicoptor') {
-    if (!a.emulate && a.parties !== 3) throw new Error(`--relu bicoptor is a 3-party protocol (P2 is an online helper): use --parties 3, or --relu poly for models with polynomial activations`);
+    if (!a.emulate && a.parties !== 3) throw new Error(`--relu bicoptor is a 3-party protocol (P2 is an online helper): use --parties 3, or --relu minimax / poly with 2 parties`);
     truncSignParams({ lx: a.lx, skip: a.skip, fracBits: a.fracBits });
     nonlinearity = { kind: 'bicoptor', lx: a.lx, skip: a.skip };
+  } else if (a.relu === 'minimax') {
+    const alpha = a.alpha ?? DEFAULT_ALPHA;
+    if (!Number.isInteger(alpha) || SIGN_TABLE[alpha] === undefined) throw new Error(`--alpha must be one of ${Object.keys(SIGN_TABLE).join(', ')}, got ${alpha}`);
+    const bound = calibratedBound ?? Number(a.bound ?? 'auto');
+    if (!(bound > 0) || !Number.isFinite(bound)) throw new Error(`--bound must be a number > 0 or 'auto', got ${a.bound}`);
+    nonlinearity = { kind: 'minimax', alpha, bound };
   } else nonlinearity = { kind: 'poly' };
   const job = parseJob({ kind: 'infer', model: path.resolve(a.model), dataset, n: a.n, batch: a.batch, nonlinearity, normalization }) as InferJob;
   return { job, mode: a.emulate ? 'plain' : a.parties === 3 ? '3pc' : '2pc' };
@@ -121,10 +146,17 @@ function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | un
 }
 
 export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferReport> {
-  const { job, mode } = inferJob(a);
+  let calibration: Calibration | undefined;
+  if (a.relu === 'minimax' && (a.bound ?? 'auto') === 'auto') {
+    inferJob(a, 1); // every other check first
+    const m = modelInputs(a);
+    calibration = await calibrateBound(m.spec, loadDataset(m.dataset), a.batch, m.normalization, a.fracBits);
+  }
+  const { job, mode } = inferJob(a, calibration?.bound);
   const layers = importModel(a.model, { weights: false }).layers.map((l) => l.name);
   const bar = progressBar(Math.ceil(job.n / job.batch));
   let outs: InferOutput[];
+  let dealerBytes: number | undefined;
   let profiles: (Record<string, ProfileEntry> | undefined)[];
   try {
     if (mode === 'plain') {
@@ -136,13 +168,16 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferR
         mode, fracBits: a.fracBits, job,
         onProgress: (id, e) => { if (id === 1) bar.update(Number(e['batch'] ?? 0)); },
       });
-      outs = run.parties.map((p) => p.output as InferOutput);
-      profiles = run.parties.map((p) => p.profile);
+      // In 2pc P2 only deals correlations and has no job output.
+      const online = run.parties.filter((p) => p.output !== null);
+      outs = online.map((p) => p.output as InferOutput);
+      profiles = online.map((p) => p.profile);
+      dealerBytes = run.parties.find((p) => p.id === 2 && p.output === null)?.stats.peers.reduce((n, q) => n + q.dealer.payloadBytesSent, 0);
     }
   } finally {
     bar.stop();
   }
-  const data = mode === 'plain' ? outs[0]! : outs[1]!;
+  const data = mode === 'plain' ? outs[0]! : outs.find((o) => o.id === 1)!;
   const perBatch = data.batchSeconds.map((_, i) => Math.max(...outs.map((o) => o.batchSeconds[i] ?? 0)));
   const seconds = perBatch.reduce((s, v) => s + v, 0);
   return {
@@ -152,6 +187,8 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferR
     perParty: outs.map((o) => ({ id: o.id, bytesSent: o.bytesSent, bytesReceived: o.bytesReceived, rounds: o.rounds, bytesPerImage: (o.bytesSent + o.bytesReceived) / job.n })),
     layers: layerRows(layers, profiles, outs),
     predictionsOnlyAt: mode === 'plain' ? 'plaintext context' : 'P1 (data owner)',
+    ...(calibration ? { calibration } : {}),
+    ...(dealerBytes !== undefined ? { dealerBytesPerImage: dealerBytes / job.n } : {}),
   };
 }
 
@@ -159,9 +196,11 @@ const mb = (b: number): string => (b / 1e6).toFixed(2);
 
 export function inferText(r: InferReport): string {
   const head = [
-    `infer: ${r.model} on ${r.dataset}, ${r.parties === 'emulated' ? 'emulated (plaintext context)' : `${r.parties} parties`}, ${r.nonlinearity.kind === 'bicoptor' ? `truncation ReLU lx ${r.nonlinearity.lx}${r.nonlinearity.skip ? ` skip ${r.nonlinearity.skip}` : ''}` : 'polynomial activations'}, f = ${r.fracBits}`,
+    `infer: ${r.model} on ${r.dataset}, ${r.parties === 'emulated' ? 'emulated (plaintext context)' : `${r.parties} parties`}, ${describeNonlinearity(r.nonlinearity)}, f = ${r.fracBits}`,
+    ...(r.calibration ? [`--bound auto: B = ${r.calibration.bound.toPrecision(4)} (largest ReLU input on ${r.calibration.batch})`] : []),
     `accuracy ${(r.accuracy * 100).toFixed(2)}% (${r.correct}/${r.n}), ${r.seconds.toFixed(2)} s (${(r.secondsPerImage * 1000).toFixed(1)} ms/image, batch ${r.batch}), weights shared in ${r.weightSeconds.toFixed(2)} s; predictions only at ${r.predictionsOnlyAt}`,
     ...r.perParty.map((p) => `P${p.id}: sent ${mb(p.bytesSent)} MB, received ${mb(p.bytesReceived)} MB (${mb(p.bytesPerImage)} MB/image), rounds ${p.rounds}`),
+    ...(r.dealerBytesPerImage !== undefined ? [`P2 (dealer): ${mb(r.dealerBytesPerImage)} MB/image of correlated randomness to P0 (offline phase)`] : []),
     '',
   ];
   const table = markdownTable(['layer', 'seconds', ...r.perParty.map((p) => `MB P${p.id}`), 'rounds per batch'],
@@ -176,9 +215,11 @@ export const inferCommand: CommandModule<object, Args> = {
     y
       .option('model', { type: 'string', demandOption: true, describe: 'directory with model.json + weights.bin (manifest.json optional)' })
       .option('parties', { type: 'number', choices: [2, 3], default: 3, describe: '3: P2 online (truncation ReLU); 2: P2 only deals (polynomial models)' })
-      .option('relu', { type: 'string', choices: ['bicoptor', 'poly'] as const, default: 'bicoptor' as const, describe: 'what replaces ReLU: the 3-party truncation ReLU, or the model\'s own polynomials' })
+      .option('relu', { type: 'string', choices: ['bicoptor', 'minimax', 'poly'] as const, default: 'bicoptor' as const, describe: 'what replaces ReLU: the 3-party truncation ReLU, the minimax composite polynomial (2 or 3 parties), or the model\'s own polynomials' })
       .option('lx', { type: 'number', default: 16, describe: 'bits of the truncation ReLU\'s sign test (even)' })
       .option('skip', { type: 'number', default: 0, describe: 'key bits skipped by the sign test' })
+      .option('alpha', { type: 'number', default: 10, describe: 'minimax: precision 2^-alpha of r_alpha on [-1, 1] (4..14)' })
+      .option('bound', { type: 'string', default: 'auto', describe: 'minimax: input range B (ReLU becomes B r_alpha(x / B)), or auto: calibrated on training images' })
       .option('n', { type: 'number', default: 200, describe: 'test images, spread over the split so every class appears' })
       .option('batch', { type: 'number', default: 64, describe: 'images per batch' })
       .option('dataset', { type: 'string', describe: 'mnist, idx:DIR, cifar10:DIR (default: the manifest\'s, else mnist)' })

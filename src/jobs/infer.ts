@@ -12,6 +12,7 @@ import { imageSize, limitSplit, loadDataset, type ImageDataset } from '../data/i
 import type { Context } from '../mpc/context.js';
 import { snapshot, trafficSince } from '../mpc/traffic.js';
 import { forward, shareParams } from '../nn/graph.js';
+import { nhwcToNchw } from '../nn/layers/tensor-ops.js';
 import { importModel } from '../nn/import-tfjs.js';
 import type { Nonlinearity } from '../nn/nonlinearity.js';
 import type { ModelSpec } from '../nn/spec.js';
@@ -62,14 +63,6 @@ export function inferImages(d: ImageDataset, n: number): ImageDataset['test'] {
   return limitSplit(d.test, imageSize(d), n);
 }
 
-/** NHWC float images -> NCHW, as the ring layout takes them. */
-function toNchw(x: Float32Array, n: number, h: number, w: number, c: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let ch = 0; ch < c; ch++) {
-    out[((b * c + ch) * h + i) * w + j] = x[((b * h + i) * w + j) * c + ch]!;
-  }
-  return out;
-}
 
 function argmaxRows(v: ArrayLike<number>, rows: number): number[] {
   const cols = v.length / rows;
@@ -112,7 +105,7 @@ export async function infer(ctx: Context, job: InferJob): Promise<InferOutput> {
     if (split) {
       const nhwc = new Float32Array(count * h * w * c);
       gatherNormalized(split, h * w * c, Array.from({ length: count }, (_, i) => start + i), job.normalization, nhwc);
-      values = toNchw(nhwc, count, h, w, c);
+      values = nhwcToNchw(nhwc, count, h, w, c);
     }
     const x = shareInput(ctx, DATA_OWNER, values, [count, c, h, w]);
     const clock = [ctx.rounds];

@@ -154,7 +154,11 @@ function parseInferJob(o: Record<string, unknown>): InferJob {
   let nonlinearity: InferJob['nonlinearity'];
   if (nl['kind'] === 'bicoptor') nonlinearity = { kind: 'bicoptor', lx: int(nl, 'lx', 2, 62), skip: int(nl, 'skip', 0, 60, 0) };
   else if (nl['kind'] === 'poly') nonlinearity = { kind: 'poly' };
-  else throw new TypeError(`job: nonlinearity must be {kind: 'bicoptor', lx, skip} or {kind: 'poly'}, got ${JSON.stringify(o['nonlinearity'])}`);
+  else if (nl['kind'] === 'minimax') {
+    const bound = nl['bound'];
+    if (typeof bound !== 'number' || !(bound > 0) || !Number.isFinite(bound)) throw new TypeError(`job: minimax bound must be a finite number > 0, got ${JSON.stringify(bound)}`);
+    nonlinearity = { kind: 'minimax', alpha: int(nl, 'alpha', 4, 14), bound };
+  } else throw new TypeError(`job: nonlinearity must be {kind: 'bicoptor', lx, skip}, {kind: 'minimax', alpha, bound} or {kind: 'poly'}, got ${JSON.stringify(o['nonlinearity'])}`);
   const norm = (o['normalization'] ?? {}) as Record<string, unknown>;
   return {
     kind: 'infer',

@@ -6,14 +6,15 @@
  * The same code runs in the plaintext context (--emulate, the reference).
  */
 import { conv2d, matmul, mul } from '../../protocols/beaver.js';
-import { maxPool2d } from '../../protocols/maxpool.js';
+import { appMaxPool } from '../../protocols/app-max.js';
+import { maxPool2d, maxPoolGeometry } from '../../protocols/maxpool.js';
 import { avgPool2d } from '../../protocols/pooling.js';
 import { add, mulPublicScalar } from '../../protocols/linear.js';
 import { shareInput } from '../../protocols/sharing.js';
 import { truncate } from '../../protocols/truncation.js';
 import type { Context } from '../mpc/context.js';
 import { Shared } from '../mpc/shared.js';
-import { activate, type Nonlinearity } from './nonlinearity.js';
+import { activate, observeMaxPool, type Nonlinearity } from './nonlinearity.js';
 import { addPerChannel, expandPerChannel, flattenChannelsLast, pad2d, padShortcut } from './layers/tensor-ops.js';
 import type { LayerSpec, ModelSpec, Padding2d, Weights } from './spec.js';
 
@@ -111,6 +112,25 @@ async function globalAvgPool(ctx: Context, x: Shared): Promise<Shared> {
   return truncate(ctx, mulPublicScalar(ctx, sum, 1 / (h * w)));
 }
 
+/** Plaintext max pooling (the exact mode's reference). */
+function exactMaxPool(x: Shared, pool: [number, number], stride: [number, number], padding: 'valid' | 'same'): Shared {
+  const geo = maxPoolGeometry(x.shape, pool, { stride, padding });
+  const out = new BigUint64Array(geo.counts.length);
+  const half = 2n ** 63n;
+  const signed = (v: bigint): bigint => (v >= half ? v - 2n ** 64n : v);
+  let at = 0;
+  for (let w = 0; w < geo.counts.length; w++) {
+    let best = x.share[geo.members[at]!]!;
+    for (let k = 1; k < geo.counts[w]!; k++) {
+      const v = x.share[geo.members[at + k]!]!;
+      if (signed(v) > signed(best)) best = v;
+    }
+    out[w] = best;
+    at += geo.counts[w]!;
+  }
+  return new Shared(out, geo.outShape, x.fracBits);
+}
+
 async function layerForward(ctx: Context, l: LayerSpec, inputs: Shared[], params: ModelParams, nl: Nonlinearity): Promise<Shared> {
   const x = inputs[0]!;
   switch (l.kind) {
@@ -132,9 +152,19 @@ async function layerForward(ctx: Context, l: LayerSpec, inputs: Shared[], params
       }
       return avgPool2d(ctx, x, l.pool[0], { stride: l.stride[0] });
     case 'maxpool': {
-      if (nl.kind !== 'bicoptor') throw new Error(`layer ${l.name}: max pooling needs --relu bicoptor`);
-      const same = l.padding.top + l.padding.bottom + l.padding.left + l.padding.right > 0;
-      return maxPool2d(ctx, x, l.pool, { stride: l.stride, padding: same ? 'same' : 'valid', lx: nl.lx, skip: nl.skip });
+      const padding = l.padding.top + l.padding.bottom + l.padding.left + l.padding.right > 0 ? 'same' : 'valid';
+      switch (nl.kind) {
+        case 'bicoptor':
+          return maxPool2d(ctx, x, l.pool, { stride: l.stride, padding, lx: nl.lx, skip: nl.skip });
+        case 'minimax':
+          return appMaxPool(ctx, x, l.pool, { stride: l.stride, padding, alpha: nl.alpha, bound: nl.bound });
+        case 'exact':
+          observeMaxPool(nl, x);
+          return exactMaxPool(x, l.pool, l.stride, padding);
+        case 'poly':
+          throw new Error(`layer ${l.name}: max pooling needs --relu bicoptor or minimax`);
+      }
+      break;
     }
     case 'global-avgpool':
       return globalAvgPool(ctx, x);

@@ -2,11 +2,15 @@
  * What replaces the model's nonlinearities under MPC, chosen per run:
  *  - bicoptor: the 3-party truncation ReLU with an lx-bit sign test
  *    (protocols/drelu.ts); max pooling by a ReLU tournament. 3 parties.
+ *  - minimax: B r_alpha(x / B), the minimax composite polynomial ReLU of the
+ *    approximation library (protocols/app-relu.ts), max pooling by AppMax;
+ *    only Beaver products, so 2 or 3 parties.
  *  - poly: for models trained with polynomial / PPoly activations, which
  *    are evaluated as they are (Beaver products); ReLU layers are refused.
  * Polynomial and PPoly layers are always evaluated as polynomials: they are
  * the model's own functions, whatever the ReLU choice.
  */
+import { appRelu } from '../../protocols/app-relu.js';
 import { drelu, relu } from '../../protocols/drelu.js';
 import { mul, square } from '../../protocols/beaver.js';
 import { add, mulPublicScalar, sub } from '../../protocols/linear.js';
@@ -18,21 +22,75 @@ import type { ActivationFn } from './spec.js';
 
 export type Nonlinearity =
   | { kind: 'bicoptor'; lx: number; skip: number }
-  | { kind: 'poly' };
+  /** B r_alpha(x / B) (minimax composite polynomial); max pooling by AppMax. 2 or 3 parties. */
+  | { kind: 'minimax'; alpha: number; bound: number }
+  | { kind: 'poly' }
+  /**
+   * Plaintext context only: the exact ReLU and max, recording the largest
+   * |input| of every ReLU (and of max-pooling differences) in `observed`:
+   * how `--bound auto` calibrates B.
+   */
+  | { kind: 'exact'; observed?: { maxAbs: number } };
 
 export function describeNonlinearity(nl: Nonlinearity): string {
-  return nl.kind === 'bicoptor' ? `truncation ReLU (lx ${nl.lx}${nl.skip ? `, skip ${nl.skip}` : ''})` : 'the model\'s polynomials';
+  switch (nl.kind) {
+    case 'bicoptor':
+      return `truncation ReLU (lx ${nl.lx}${nl.skip ? `, skip ${nl.skip}` : ''})`;
+    case 'minimax':
+      return `minimax ReLU (alpha ${nl.alpha}, B ${Number(nl.bound.toPrecision(4))})`;
+    case 'poly':
+      return 'the model\'s polynomials';
+    case 'exact':
+      return 'exact ReLU (plaintext)';
+  }
+}
+
+function observe(nl: Extract<Nonlinearity, { kind: 'exact' }>, x: Shared): void {
+  if (!nl.observed) return;
+  let m = nl.observed.maxAbs;
+  const half = 2n ** 63n;
+  for (const v of x.share) {
+    const s = v >= half ? Number(v - 2n ** 64n) : Number(v);
+    m = Math.max(m, Math.abs(s) / 2 ** x.fracBits);
+  }
+  nl.observed.maxAbs = m;
+}
+
+/** The exact ReLU in the plaintext context. */
+function exactRelu(ctx: Context, x: Shared, nl: Extract<Nonlinearity, { kind: 'exact' }>, layer: string): Shared {
+  if (!ctx.isPlain) throw new Error(`layer ${layer}: the exact ReLU exists only in the plaintext context`);
+  observe(nl, x);
+  const half = 2n ** 63n;
+  const out = x.share.slice();
+  for (let i = 0; i < out.length; i++) if (out[i]! >= half) out[i] = 0n;
+  return x.with(out);
 }
 
 /** ReLU under the run's choice. */
-export function reluOf(ctx: Context, x: Shared, nl: Nonlinearity, layer: string): Promise<Shared> {
-  if (nl.kind === 'poly') throw new Error(`layer ${layer}: the model has a ReLU, but --relu poly evaluates only polynomial activations; use --relu bicoptor`);
-  return relu(ctx, x, { lx: nl.lx, skip: nl.skip });
+export async function reluOf(ctx: Context, x: Shared, nl: Nonlinearity, layer: string): Promise<Shared> {
+  switch (nl.kind) {
+    case 'poly':
+      throw new Error(`layer ${layer}: the model has a ReLU, but --relu poly evaluates only polynomial activations; use --relu bicoptor or minimax`);
+    case 'bicoptor':
+      return relu(ctx, x, { lx: nl.lx, skip: nl.skip });
+    case 'minimax':
+      return appRelu(ctx, x, { alpha: nl.alpha, bound: nl.bound });
+    case 'exact':
+      return exactRelu(ctx, x, nl, layer);
+  }
+}
+
+/** Largest |value| the exact mode records for max pooling: its pairwise differences are at most twice the inputs. */
+export function observeMaxPool(nl: Nonlinearity, x: Shared): void {
+  if (nl.kind !== 'exact' || !nl.observed) return;
+  const before = nl.observed.maxAbs;
+  observe(nl, x);
+  nl.observed.maxAbs = Math.max(before, 2 * nl.observed.maxAbs);
 }
 
 /** The sign bit [x >= 0] (for max pooling variants and tests). */
 export function signOf(ctx: Context, x: Shared, nl: Nonlinearity, layer: string): Promise<Shared> {
-  if (nl.kind === 'poly') throw new Error(`layer ${layer}: a sign test needs --relu bicoptor`);
+  if (nl.kind !== 'bicoptor') throw new Error(`layer ${layer}: a sign test needs --relu bicoptor`);
   return drelu(ctx, x, { lx: nl.lx, skip: nl.skip });
 }
 

@@ -89,3 +89,12 @@ export function expandPerChannel(perChannel: Shared, shape: readonly number[]): 
   return new Shared(out, [...shape], perChannel.fracBits);
 }
 
+
+/** NHWC float images -> NCHW (the ring layout), for the data owner before sharing. */
+export function nhwcToNchw(x: ArrayLike<number>, n: number, h: number, w: number, c: number): Float64Array {
+  const out = new Float64Array(n * h * w * c);
+  for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let ch = 0; ch < c; ch++) {
+    out[((b * c + ch) * h + i) * w + j] = x[((b * h + i) * w + j) * c + ch]!;
+  }
+  return out;
+}
