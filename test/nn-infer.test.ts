@@ -119,6 +119,20 @@ describe('real 3-party inference', () => {
     }
   }, T);
 
+  it('minimax ReLU in real 2-party processes equals the plaintext context (ring-exact up to the truncations)', async () => {
+    const n = 32;
+    const mm: InferJob = { ...job(dirs['cnn']!, n), nonlinearity: { kind: 'minimax', alpha: 10, bound: 8 } };
+    const run = await runSession({ mode: '2pc', job: mm });
+    const p1 = run.parties.find((p) => p.id === 1)!.output as InferOutput;
+    const emulated = await infer(Context.plain(), mm);
+    // The same fixed-point program; each truncation may differ by one ulp (2^-16) between runs,
+    // over ~40 products in the ReLU and the layers after it: far below 1e-3 of the logits' scale.
+    const scale = Math.max(...emulated.firstLogits!.map(Math.abs));
+    const diff = Math.max(...p1.firstLogits!.map((v, i) => Math.abs(v - emulated.firstLogits![i]!)));
+    expect(diff / scale).toBeLessThan(1e-3);
+    expect(p1.predictions).toEqual(emulated.predictions);
+  }, T);
+
   it('a party killed mid-inference ends the others within 10 s, naming it', async () => {
     let killedAt = 0;
     const handle = startRun({
