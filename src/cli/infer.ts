@@ -68,7 +68,7 @@ export interface InferReport {
   seconds: number;
   secondsPerImage: number;
   weightSeconds: number;
-  perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; bytesPerImage: number }[];
+  perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; bytesPerImage: number; peakRssBytes: number }[];
   layers: LayerRow[];
   predictionsOnlyAt: string;
   /** 2 parties: correlated randomness P2 sent as the dealer, per image (offline phase). */
@@ -145,7 +145,7 @@ function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | un
   });
 }
 
-export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferReport> {
+export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progress?: boolean } = {}): Promise<InferReport> {
   let calibration: Calibration | undefined;
   if (a.relu === 'minimax' && (a.bound ?? 'auto') === 'auto') {
     inferJob(a, 1); // every other check first
@@ -154,7 +154,7 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferR
   }
   const { job, mode } = inferJob(a, calibration?.bound);
   const layers = importModel(a.model, { weights: false }).layers.map((l) => l.name);
-  const bar = progressBar(Math.ceil(job.n / job.batch));
+  const bar = opts.progress === false ? { update() {}, stop() {} } : progressBar(Math.ceil(job.n / job.batch));
   let outs: InferOutput[];
   let dealerBytes: number | undefined;
   let profiles: (Record<string, ProfileEntry> | undefined)[];
@@ -184,7 +184,7 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>): Promise<InferR
     model: a.model, dataset: job.dataset, parties: mode === 'plain' ? 'emulated' : a.parties, nonlinearity: job.nonlinearity, fracBits: a.fracBits,
     n: job.n, batch: job.batch, accuracy: (data.correct ?? 0) / job.n, correct: data.correct ?? 0,
     seconds, secondsPerImage: seconds / job.n, weightSeconds: Math.max(...outs.map((o) => o.weightSeconds)),
-    perParty: outs.map((o) => ({ id: o.id, bytesSent: o.bytesSent, bytesReceived: o.bytesReceived, rounds: o.rounds, bytesPerImage: (o.bytesSent + o.bytesReceived) / job.n })),
+    perParty: outs.map((o) => ({ id: o.id, bytesSent: o.bytesSent, bytesReceived: o.bytesReceived, rounds: o.rounds, bytesPerImage: (o.bytesSent + o.bytesReceived) / job.n, peakRssBytes: o.peakRssBytes })),
     layers: layerRows(layers, profiles, outs),
     predictionsOnlyAt: mode === 'plain' ? 'plaintext context' : 'P1 (data owner)',
     ...(calibration ? { calibration } : {}),
@@ -199,7 +199,7 @@ export function inferText(r: InferReport): string {
     `infer: ${r.model} on ${r.dataset}, ${r.parties === 'emulated' ? 'emulated (plaintext context)' : `${r.parties} parties`}, ${describeNonlinearity(r.nonlinearity)}, f = ${r.fracBits}`,
     ...(r.calibration ? [`--bound auto: B = ${r.calibration.bound.toPrecision(4)} (largest ReLU input on ${r.calibration.batch})`] : []),
     `accuracy ${(r.accuracy * 100).toFixed(2)}% (${r.correct}/${r.n}), ${r.seconds.toFixed(2)} s (${(r.secondsPerImage * 1000).toFixed(1)} ms/image, batch ${r.batch}), weights shared in ${r.weightSeconds.toFixed(2)} s; predictions only at ${r.predictionsOnlyAt}`,
-    ...r.perParty.map((p) => `P${p.id}: sent ${mb(p.bytesSent)} MB, received ${mb(p.bytesReceived)} MB (${mb(p.bytesPerImage)} MB/image), rounds ${p.rounds}`),
+    ...r.perParty.map((p) => `P${p.id}: sent ${mb(p.bytesSent)} MB, received ${mb(p.bytesReceived)} MB (${mb(p.bytesPerImage)} MB/image), rounds ${p.rounds}, peak RSS ${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB`),
     ...(r.dealerBytesPerImage !== undefined ? [`P2 (dealer): ${mb(r.dealerBytesPerImage)} MB/image of correlated randomness to P0 (offline phase)`] : []),
     '',
   ];

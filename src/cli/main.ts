@@ -10,6 +10,8 @@ import { sessionCommand } from './session.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { inferCommand } from './infer.js';
+import { experimentLxCommand } from './experiment-lx.js';
+import { demoCommand } from './demo.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
@@ -19,6 +21,8 @@ await yargs(hideBin(process.argv))
   .command(sessionCommand)
   .command(trainCommand).command(evalCommand)
   .command(inferCommand)
+  .command('experiment', 'Experiments over real MPC runs', (y) => y.command(experimentLxCommand).demandCommand(1, 'name an experiment: lx'))
+  .command(demoCommand)
   .demandCommand(1, 'name a command')
   .strict()
   .fail((msg, err, y) => {

@@ -49,6 +49,8 @@ export interface InferOutput {
   bytesSent: number;
   bytesReceived: number;
   rounds: number;
+  /** This party's peak resident memory (process.resourceUsage().maxRSS), bytes. */
+  peakRssBytes: number;
   /** Data owner only: predicted classes, labels, correct count. Absent on P0 and P2. */
   predictions?: number[];
   labels?: number[];
@@ -123,6 +125,7 @@ export async function infer(ctx: Context, job: InferJob): Promise<InferOutput> {
   const out: InferOutput = {
     id: ctx.id, n: job.n, batches, batchSeconds, weightSeconds, clocks,
     bytesSent: t?.bytesSent ?? 0, bytesReceived: t?.bytesReceived ?? 0, rounds: t?.rounds ?? 0,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   if (dataOwner && split) {
     const labels = Array.from(split.labels);
