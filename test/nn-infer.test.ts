@@ -69,6 +69,12 @@ beforeAll(async () => {
     await saveModel(m, dirs[name]);
     models[name] = m;
   }
+  // The seed CNN with a learnable per-channel PPoly activation (degree 2) instead of ReLU.
+  const ppoly = buildModel({ name: 'cnn', activation: { kind: 'ppoly', coefficients: [0.1, 0.5, 0.2], perChannel: true }, seed: 4, inputShape: [28, 28, 1], numClasses: 10 });
+  randomize(ppoly, 13);
+  dirs['ppoly'] = path.join(root, 'ppoly');
+  await saveModel(ppoly, dirs['ppoly']);
+  models['ppoly'] = ppoly;
   // A standard tfjs Sequential model, saved with tfjs's own save path.
   const seq = tfl.sequential({ layers: [
     tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, padding: 'same', useBias: true, activation: 'relu' }),
@@ -99,6 +105,28 @@ describe('--emulate against tfjs predict', () => {
     expect(maxDiff / scale, `max |diff| ${maxDiff} vs output scale ${scale}`).toBeLessThan(2e-3);
     for (let r = 0; r < n; r++) expect(argmax(got, r, 10)).toBe(argmax(expected, r, 10));
   }, T);
+});
+
+describe('polynomial activations (--relu poly)', () => {
+  it('PPoly model: plaintext context equals tfjs, and real 2-party processes equal the plaintext context', async () => {
+    const n = 16;
+    const pj: InferJob = { ...job(dirs['ppoly']!, n), nonlinearity: { kind: 'poly' } };
+    const emulated = await infer(Context.plain(), pj);
+    const expected = tfjsPredict(models['ppoly']!, n);
+    const scale = Math.max(...Array.from(expected, Math.abs));
+    // Fixed point f = 16: a few ulp per product through x^2, the coefficient products and the layers after.
+    const vsFloat = Math.max(...emulated.firstLogits!.map((v, i) => Math.abs(v - expected[i]!)));
+    expect(vsFloat / scale, `max |diff| ${vsFloat}`).toBeLessThan(2e-3);
+    const run = await runSession({ mode: '2pc', job: pj });
+    const p1 = run.parties.find((p) => p.id === 1)!.output as InferOutput;
+    const vsPlain = Math.max(...p1.firstLogits!.map((v, i) => Math.abs(v - emulated.firstLogits![i]!)));
+    expect(vsPlain / scale).toBeLessThan(1e-3);
+    expect(p1.predictions).toEqual(emulated.predictions);
+  }, T);
+
+  it('a ReLU model under --relu poly is refused naming the layer', async () => {
+    await expect(infer(Context.plain(), { ...job(dirs['cnn']!, 4), nonlinearity: { kind: 'poly' } })).rejects.toThrow(/layer block1_act: the model has a ReLU, but --relu poly/);
+  });
 });
 
 describe('real 3-party inference', () => {
