@@ -8,10 +8,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
 import { markdownTable, type Cell } from './markdown.js';
-import { lineChartSpec, type LineSeries } from './svg-plot.js';
+import { stackedChartsSvg, type LineChartOptions, type LineSeries } from './svg-plot.js';
 
 /** One kind of run (MPC or simulation) at one l_x. */
 export interface LxRun {
@@ -121,16 +119,6 @@ export function lxExperimentMarkdown(r: LxExperimentReport): string {
   return `# ${heading(r)}\n\n${models.join('\n')}\n\n${mainTable(r)}\n${detailTable(r)}\n${notes.join('\n')}\n`;
 }
 
-/** A line chart as one part of a vertical concatenation: no top-level-only keys, points at the data, x ticks at the l_x. */
-function subChart(spec: TopLevelSpec, lxs: readonly number[]): Record<string, unknown> {
-  const { $schema: _s, background: _b, ...rest } = spec as unknown as Record<string, unknown>;
-  const encoding = rest['encoding'] as Record<string, Record<string, unknown>>;
-  return {
-    ...rest,
-    mark: { ...(rest['mark'] as object), point: true },
-    encoding: { ...encoding, x: { ...encoding['x'], axis: { values: [...lxs], format: 'd' } } },
-  };
-}
 
 /** The series of the two charts (exposed for tests). */
 export function lxExperimentSeries(r: LxExperimentReport): { accuracy: LineSeries[]; bytes: LineSeries[] } {
@@ -150,21 +138,10 @@ export async function lxExperimentSvg(r: LxExperimentReport): Promise<string> {
   const common = { xTitle: 'l_x (bits of the sign test)', width: 460, height: 240, xDomain };
   const accs = accuracy.flatMap((s) => s.points.map((q) => q[1]));
   const lowest = Math.max(0, Math.floor((Math.min(...accs) - 2) / 5) * 5);
-  const top = lineChartSpec({ ...common, title: `accuracy, n = ${r.n}: 3-party MPC (solid) vs plaintext simulation (dashed)`, yTitle: 'accuracy %', yDomain: [lowest, 100.5], series: accuracy });
+  const top: LineChartOptions = ({ ...common, title: `accuracy, n = ${r.n}: 3-party MPC (solid) vs plaintext simulation (dashed)`, yTitle: 'accuracy %', yDomain: [lowest, 100.5], series: accuracy });
   const most = Math.max(...bytes.flatMap((s) => s.points.map((q) => q[1])), 1e-9);
-  const bottom = lineChartSpec({ ...common, title: 'online MB per image (all parties, sent + received)', yTitle: 'MB per image', yDomain: [0, 1.1 * most], series: bytes });
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    background: 'white',
-    vconcat: [subChart(top, lxs), subChart(bottom, lxs)],
-    resolve: { scale: { color: 'independent', strokeDash: 'independent' } },
-  } as unknown as TopLevelSpec;
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  const bottom: LineChartOptions = ({ ...common, title: 'online MB per image (all parties, sent + received)', yTitle: 'MB per image', yDomain: [0, 1.1 * most], series: bytes });
+  return stackedChartsSvg([top, bottom], lxs);
 }
 
 export const LX_EXPERIMENT_FILES = ['lx-experiment.md', 'lx-experiment.json', 'lx-experiment.svg'] as const;

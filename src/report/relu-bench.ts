@@ -5,11 +5,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
 import type { ReluOp } from '../jobs/types.js';
 import { markdownTable, sci, type Cell } from './markdown.js';
-import { lineChartSpec, type LineSeries } from './svg-plot.js';
+import { stackedChartsSvg, type LineChartOptions, type LineSeries } from './svg-plot.js';
 
 export interface ReluBenchParty {
   id: number;
@@ -119,19 +117,6 @@ export function humanTable(r: ReluBenchReport): string {
     + markdownTable(header, rows, header.map(() => 'right'));
 }
 
-/**
- * A line chart as one part of a concatenation: without the top-level-only
- * keys, with points at the data (one l_x is one point), x ticks at the l_x.
- */
-function subChart(spec: TopLevelSpec, lxs: readonly number[]): Record<string, unknown> {
-  const { $schema: _s, background: _b, ...rest } = spec as unknown as Record<string, unknown>;
-  const encoding = rest['encoding'] as Record<string, Record<string, unknown>>;
-  return {
-    ...rest,
-    mark: { ...(rest['mark'] as object), point: true },
-    encoding: { ...encoding, x: { ...encoding['x'], axis: { values: [...lxs], format: 'd' } } },
-  };
-}
 
 /** Two small charts, one above the other: bytes per element by party, and time per call, against l_x. */
 export async function reluBenchSvg(r: ReluBenchReport): Promise<string> {
@@ -145,26 +130,15 @@ export async function reluBenchSvg(r: ReluBenchReport): Promise<string> {
   const common = { xTitle: 'l_x (bits of the sign test)', width: 460, height: 220, xDomain };
   const upTo = (series: readonly LineSeries[]): readonly [number, number] => [0, 1.1 * Math.max(...series.flatMap((x) => x.points.map((q) => q[1])), 1e-9)];
   const times: LineSeries[] = [{ name: 'slowest party', points: pts((w) => w.seconds * 1000) }];
-  const top = lineChartSpec({ ...common, yDomain: upTo(bytes), title: `${r.op}: online bytes per element (sent + received)`, yTitle: 'bytes per element', series: bytes });
-  const bottom = lineChartSpec({
+  const top: LineChartOptions = ({ ...common, yDomain: upTo(bytes), title: `${r.op}: online bytes per element (sent + received)`, yTitle: 'bytes per element', series: bytes });
+  const bottom: LineChartOptions = ({
     ...common,
     title: `${r.op}: online time per call, n = ${r.rows[0]?.n ?? 0} (median of ${r.reps})`,
     yTitle: 'ms per call',
     yDomain: upTo(times),
     series: times,
   });
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    background: 'white',
-    vconcat: [subChart(top, lxs), subChart(bottom, lxs)],
-    resolve: { scale: { color: 'independent', strokeDash: 'independent' } },
-  } as unknown as TopLevelSpec;
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return stackedChartsSvg([top, bottom], lxs);
 }
 
 /** Writes relu-bench.json, relu-bench.md and relu-bench.svg into `dir`; returns their paths. */

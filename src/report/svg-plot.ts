@@ -65,3 +65,30 @@ export async function lineChartSvg(opts: LineChartOptions): Promise<string> {
     view.finalize();
   }
 }
+
+/** A chart spec as one panel of a vertical stack: points on the lines, the x axis ticked at exactly `xTicks`. */
+function stackPanel(spec: TopLevelSpec, xTicks: readonly number[]): Record<string, unknown> {
+  const { $schema: _s, background: _b, ...rest } = spec as unknown as Record<string, unknown>;
+  const encoding = rest['encoding'] as Record<string, Record<string, unknown>>;
+  return {
+    ...rest,
+    mark: { ...(rest['mark'] as object), point: true },
+    encoding: { ...encoding, x: { ...encoding['x'], axis: { values: [...xTicks], format: 'd' } } },
+  };
+}
+
+/** Several line charts one above the other (e.g. bytes and time against l_x), as one SVG. */
+export async function stackedChartsSvg(charts: readonly LineChartOptions[], xTicks: readonly number[]): Promise<string> {
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    background: 'white',
+    vconcat: charts.map((c) => stackPanel(lineChartSpec(c), xTicks)),
+    resolve: { scale: { color: 'independent', strokeDash: 'independent' } },
+  } as unknown as TopLevelSpec;
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
