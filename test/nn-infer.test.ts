@@ -75,6 +75,18 @@ beforeAll(async () => {
   dirs['ppoly'] = path.join(root, 'ppoly');
   await saveModel(ppoly, dirs['ppoly']);
   models['ppoly'] = ppoly;
+  // Functional: a batch norm after a ReLU (not foldable: an affine layer), LeakyReLU, 'same' max pooling, GAP.
+  const inp = tfl.input({ shape: [28, 28, 1] });
+  let t = tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'valid', activation: 'relu' }).apply(inp) as tfl.SymbolicTensor;
+  t = tfl.layers.batchNormalization().apply(t) as tfl.SymbolicTensor;
+  t = tfl.layers.leakyReLU({ alpha: 0.2 }).apply(t) as tfl.SymbolicTensor;
+  t = tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(t) as tfl.SymbolicTensor;
+  t = tfl.layers.globalAveragePooling2d({}).apply(t) as tfl.SymbolicTensor;
+  const fn = tfl.model({ inputs: inp, outputs: tfl.layers.dense({ units: 10 }).apply(t) as tfl.SymbolicTensor });
+  randomize(fn, 14);
+  dirs['functional'] = path.join(root, 'functional');
+  await saveModel(fn, dirs['functional']);
+  models['functional'] = fn;
   // A standard tfjs Sequential model, saved with tfjs's own save path.
   const seq = tfl.sequential({ layers: [
     tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, padding: 'same', useBias: true, activation: 'relu' }),
@@ -94,7 +106,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('--emulate against tfjs predict', () => {
   // lx 22: sign errors only for |x| < 2^-11; fixed point f = 16: +-1 ulp per truncation.
-  it.each(['cnn', 'resnet20', 'vgg', 'sequential'])('%s: same class for every image, outputs close', async (name) => {
+  it.each(['cnn', 'resnet20', 'vgg', 'sequential', 'functional'])('%s: same class for every image, outputs close', async (name) => {
     const n = 32;
     const out = await infer(Context.plain(), job(dirs[name]!, n, 22));
     const expected = tfjsPredict(models[name]!, n);
