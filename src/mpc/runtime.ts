@@ -64,7 +64,11 @@ export async function runParty(self: PartyId, config: SessionConfig, hooks: Part
   const fatalPromise = new Promise<never>((_, reject) => {
     fatal = reject;
   });
-  mesh.onFatal((err) => fatal(err));
+  const linkFailures: Error[] = [];
+  mesh.onFatal((err) => {
+    linkFailures.push(err);
+    fatal(err);
+  });
   try {
     const started = performance.now();
     const done = await Promise.race([runRole(self, config, mesh, hooks, program), fatalPromise]);
@@ -73,10 +77,31 @@ export async function runParty(self: PartyId, config: SessionConfig, hooks: Part
     await mesh.close();
     return result;
   } catch (err) {
+    const failure = linkFailures.length > 0 ? await withCascade(err as Error, linkFailures) : (err as Error);
     // No orderly goodbye: peers must see the failure (a dropped connection), not a clean end.
     mesh.abort();
-    throw err;
+    throw failure;
   }
+}
+
+/** How long a failing party waits for other peers' failures before it gives up (see withCascade). */
+const CASCADE_MS = 300;
+
+/**
+ * When a peer dies, another survivor may abort first and this party may see
+ * that survivor's disconnect before the dead party's (an abort's close
+ * frame, naming the cause, can sit behind megabytes of queued shares and be
+ * lost). So a party that fails on a lost link waits a moment and names
+ * every peer it lost, the first one first: "P2 disconnected (code 1006);
+ * also P0 disconnected (code 1006)".
+ */
+async function withCascade(err: Error, failures: Error[]): Promise<Error> {
+  await new Promise((resolve) => setTimeout(resolve, CASCADE_MS));
+  const others = failures.map((f) => f.message).filter((m, i, all) => m !== err.message && all.indexOf(m) === i);
+  if (others.length === 0) return err;
+  const combined = new Error(`${err.message}; also ${others.join('; also ')}`);
+  combined.stack = err.stack ?? '';
+  return combined;
 }
 
 type RoleOutcome = Pick<PartyResult, 'output' | 'profile' | 'dealer'>;
