@@ -144,12 +144,26 @@ describe('polynomial activations (--relu poly)', () => {
 describe('real 3-party inference', () => {
   it('predictions equal the plaintext simulation; only P1 learns them', async () => {
     const n = 200;
-    const run = await runSession({ mode: '3pc', job: job(dirs['cnn']!, n, 16, 100) });
+    // One batch, so the revealed logits of every image come back.
+    const run = await runSession({ mode: '3pc', job: job(dirs['cnn']!, n, 16, n) });
     const [p0, p1, p2] = run.parties.map((p) => p.output as InferOutput);
-    const emulated = await infer(Context.plain(), job(dirs['cnn']!, n, 16, 100));
-    const differ = p1!.predictions!.filter((p, i) => p !== emulated.predictions![i]).length;
-    // Both decide signs in (-2^-8, 0) at random (the shares differ), so a class may flip where two logits are that close.
-    expect(differ, `${differ} of ${n} predictions differ`).toBeLessThanOrEqual(2);
+    const emulated = await infer(Context.plain(), job(dirs['cnn']!, n, 16, n));
+    // Both runs decide the signs of ReLU inputs in (-2^-8, 0) at random (their shares differ),
+    // which moves the logits a little; a prediction may differ only where the two best logits
+    // are closer than twice that movement.
+    const real = p1!.firstLogits!;
+    const sim = emulated.firstLogits!;
+    const scale = Math.max(...sim.map(Math.abs));
+    const moved = Math.max(...real.map((v, i) => Math.abs(v - sim[i]!)));
+    expect(moved / scale, `logits moved by ${moved} (scale ${scale})`).toBeLessThan(0.02);
+    let differ = 0;
+    for (let r = 0; r < n; r++) {
+      if (p1!.predictions![r] === emulated.predictions![r]) continue;
+      differ++;
+      const row = sim.slice(r * 10, r * 10 + 10).sort((a, b) => b - a);
+      expect(row[0]! - row[1]!, `image ${r}: a prediction flipped with a margin larger than the movement`).toBeLessThanOrEqual(2 * moved);
+    }
+    console.log(`real vs simulation: ${differ} of ${n} predictions differ; logits moved by ${moved.toExponential(2)} of scale ${scale.toFixed(2)}`);
     expect(p1!.labels).toEqual(emulated.labels);
     for (const p of [p0!, p2!]) {
       expect(p.predictions).toBeUndefined();
