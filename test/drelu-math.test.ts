@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drelu, relu } from '../protocols/drelu.js';
 import { maxPool2d } from '../protocols/maxpool.js';
 import { reveal, revealRing, shareInput } from '../protocols/sharing.js';
-import { simulateTruncSign, truncSignParams, truncSignProbability } from '../src/approx/truncation-sign.js';
+import { simulateTruncSign, truncSignFromShares, truncSignParams, truncSignProbability } from '../src/approx/truncation-sign.js';
+import { fillBits } from '../src/ring/field.js';
 import { Context } from '../src/mpc/context.js';
 import { Prg } from '../src/ring/prg.js';
 import { encode } from '../src/ring/index.js';
@@ -105,5 +106,42 @@ describe('the plaintext reference', () => {
     expect(() => truncSignParams({ lx: 26, fracBits: 16 })).toThrow(/lx - s must be at most 23/);
     expect(() => truncSignParams({ lx: 34, skip: 12, fracBits: 16 })).toThrow(/needs lx \/ 2 = 17 fractional bits/);
     expect(truncSignParams({ lx: 16, fracBits: 16 })).toMatchObject({ k: 18, values: 18, p: 262147, fieldBits: 19, dropBits: 8 });
+  });
+});
+
+describe('the fast simulation', () => {
+  it.each([
+    { lx: 16, skip: 0, fracBits: 16 },
+    { lx: 8, skip: 3, fracBits: 16 },
+    { lx: 22, skip: 0, fracBits: 16 },
+    { lx: 40, skip: 30, fracBits: 20 }, // g = 2^30
+    { lx: 40, skip: 35, fracBits: 20 }, // g = 2^35: u mod g spans both words
+  ])('equals the from-shares reference for the same shares and flips, in and out of range (%j)', (p) => {
+    const params = truncSignParams(p);
+    const n = 20_000;
+    const rng = new Prg(new Uint8Array(16).fill(9));
+    const range = 2 ** (params.lx + params.dropBits);
+    // Mostly in range, a tenth beyond it, some near 0 and at the limits.
+    const words = new Float64Array(n);
+    const r = rng.ring(n);
+    for (let i = 0; i < n; i++) {
+      const w = Number(r[i]! % 1000003n) / 1000003;
+      const scale = i % 10 === 0 ? 4 * range : i % 10 === 1 ? 2 ** (params.skip + params.dropBits) : range;
+      words[i] = Math.trunc((2 * w - 1) * scale);
+    }
+    words[0] = 0; words[1] = -1; words[2] = range - 1; words[3] = -(range - 1); words[4] = range; words[5] = -range;
+    const x = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) x[i] = BigInt.asUintN(64, BigInt(words[i]!));
+    const seed = new Uint8Array(16).fill(5);
+    const fast = simulateTruncSign(x, params, new Prg(seed));
+    // Replay the same draws and take the exact path.
+    const again = new Prg(seed);
+    const u = new BigUint64Array(n);
+    again.fill(new Uint8Array(u.buffer));
+    const flips = new Uint8Array(n);
+    fillBits(again, flips);
+    const x0 = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) x0[i] = x[i]! - u[i]!;
+    expect(Array.from(fast)).toEqual(Array.from(truncSignFromShares(x0, u, flips, params)));
   });
 });

@@ -161,10 +161,19 @@ export function truncSignFromShares(x0: BigUint64Array, x1: BigUint64Array, flip
 }
 
 /**
- * Simulate the decision as the protocol makes it: random shares (u, x - u)
+ * Simulate the decision as the protocol makes it: random shares (x - u, u)
  * and flip bits drawn from `stream`. For the plaintext context and PANN
  * accuracy runs: same distribution as the real protocol, in and out of
  * range. `x` holds ring values with the f the params were made for.
+ *
+ * In range (|x| < 2^(lx + d)) the from-shares computation reduces to a
+ * closed form of (x, u, t) (derived in PROTOCOLS.md terms: the truncation
+ * sums count multiples of 2^(j + d) between the shares): with g = 2^(s + d),
+ * x >= 0 gives 1; for x < 0, t = 0 gives 0 iff (-u mod g) < |x|, t = 1
+ * gives 0 iff g - (u mod g) <= |x|. That is ~20x faster than the
+ * from-shares path and equal to it for the same (u, t) unless x - u wraps
+ * in Z_2^64 (probability |x| / 2^64); out-of-range elements take the exact
+ * from-shares path.
  */
 export function simulateTruncSign(x: BigUint64Array, params: TruncSignParams, stream: ByteStream): Uint8Array {
   const n = x.length;
@@ -172,9 +181,56 @@ export function simulateTruncSign(x: BigUint64Array, params: TruncSignParams, st
   stream.fill(new Uint8Array(u.buffer));
   const flips = new Uint8Array(n);
   fillBits(stream, flips);
-  const x0 = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) x0[i] = x[i]! - u[i]!;
-  return truncSignFromShares(x0, u, flips, params);
+  const out = new Uint8Array(n);
+  const range = params.lx + params.dropBits;
+  const gBits = params.skip + params.dropBits;
+  const slow: number[] = [];
+  if (range > 52) {
+    for (let i = 0; i < n; i++) slow.push(i);
+  } else {
+    const xw = new Uint32Array(x.buffer, x.byteOffset, 2 * n);
+    const xh = new Int32Array(x.buffer, x.byteOffset, 2 * n);
+    const uw = new Uint32Array(u.buffer);
+    const q = 2 ** range;
+    const g = 2 ** gBits;
+    // u mod g from the low words: g = 2^gBits with gBits <= range <= 52.
+    const loMask = gBits < 32 ? 2 ** gBits - 1 : 0;
+    const hiMask = gBits > 32 ? 2 ** (gBits - 32) - 1 : 0;
+    for (let i = 0; i < n; i++) {
+      const hi = xh[2 * i + 1]!;
+      // |x| < 2^range <= 2^52 means the high word is small: x is exact as a double.
+      if (hi > 0x100000 || hi < -0x100000) {
+        slow.push(i);
+        continue;
+      }
+      const v = hi * 4294967296 + xw[2 * i]!;
+      if (v >= q || v <= -q) {
+        slow.push(i);
+        continue;
+      }
+      if (v >= 0) {
+        out[i] = 1;
+        continue;
+      }
+      const um = gBits < 32 ? uw[2 * i]! & loMask : (uw[2 * i + 1]! & hiMask) * 4294967296 + uw[2 * i]!;
+      const abs = -v;
+      if (flips[i]) out[i] = g - um <= abs ? 0 : 1;
+      else out[i] = (um === 0 ? 0 : g - um) < abs ? 0 : 1;
+    }
+  }
+  if (slow.length > 0) {
+    const x0 = new BigUint64Array(slow.length);
+    const u1 = new BigUint64Array(slow.length);
+    const t = new Uint8Array(slow.length);
+    slow.forEach((i, k) => {
+      x0[k] = x[i]! - u[i]!;
+      u1[k] = u[i]!;
+      t[k] = flips[i]!;
+    });
+    const exact = truncSignFromShares(x0, u1, t, params);
+    slow.forEach((i, k) => (out[i] = exact[k]!));
+  }
+  return out;
 }
 
 /** |x| < 2^(lx + d) in ring units (real |x| < 2^(lx / 2) with the lx / 2 convention). */
