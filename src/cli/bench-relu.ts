@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { parseIntList } from './int-lists.js';
 import { truncSignParams } from '../approx/truncation-sign.js';
 import { median } from '../common/stats.js';
 import { expectedRounds, maxpoolShape, type BenchReluOutput } from '../jobs/bench-relu.js';
@@ -27,29 +28,9 @@ interface Args {
   out: string | undefined;
 }
 
-/**
- * The l_x values of --lx: "8", "6..16" (every even value from 6 to 16) or a
- * comma list of either; sorted, without repeats. Each is checked later.
- */
+/** The l_x values of --lx: "8", "6..16" (every even value) or a comma list; each is checked later. */
 export function parseLxList(text: string): number[] {
-  const out = new Set<number>();
-  const int = (s: string): number => {
-    const v = Number(s.trim());
-    if (s.trim() === '' || !Number.isInteger(v)) throw new RangeError(`--lx: '${s.trim()}' is not an integer (give lx, a range like 6..16, or a comma list)`);
-    return v;
-  };
-  for (const part of String(text).split(',')) {
-    const range = part.split('..');
-    if (range.length === 1) out.add(int(part));
-    else if (range.length === 2) {
-      const [lo, hi] = [int(range[0]!), int(range[1]!)];
-      if (lo > hi) throw new RangeError(`--lx: range ${lo}..${hi} is empty (write the smaller end first)`);
-      // The ends themselves are checked as lx values, so an odd end is refused there.
-      out.add(lo).add(hi);
-      for (let v = lo + (lo % 2 === 0 ? 2 : 1); v < hi; v += 2) out.add(v);
-    } else throw new RangeError(`--lx: '${part}' is not a value or a range a..b`);
-  }
-  return [...out].sort((a, b) => a - b);
+  return parseIntList(text, 'lx', 'even');
 }
 
 /** Every check the parties would make, done before any process starts; one clear error each. */

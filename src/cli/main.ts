@@ -12,6 +12,7 @@ import { evalCommand } from './eval.js';
 import { inferCommand } from './infer.js';
 import { experimentLxCommand } from './experiment-lx.js';
 import { demoCommand } from './demo.js';
+import { pannCommand } from './pann.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
@@ -23,6 +24,7 @@ await yargs(hideBin(process.argv))
   .command(inferCommand)
   .command('experiment', 'Experiments over real MPC runs', (y) => y.command(experimentLxCommand).demandCommand(1, 'name an experiment: lx'))
   .command(demoCommand)
+  .command(pannCommand)
   .demandCommand(1, 'name a command')
   .strict()
   .fail((msg, err, y) => {

@@ -75,8 +75,14 @@ export async function saveModel(model: LayersModel, dir: string): Promise<void> 
   }));
 }
 
-export async function loadModel(dir: string): Promise<LayersModel> {
+/**
+ * Loads the model in `dir`; `editTopology`, when given, may rewrite a copy of
+ * the parsed topology first (weight-free changes only: the weights are
+ * matched by name, e.g. the PANN transformer's activation swaps).
+ */
+export async function loadModel(dir: string, editTopology?: (topology: unknown) => unknown): Promise<LayersModel> {
   const files = readModelFiles(dir, { weights: true });
+  const topology = editTopology ? editTopology(structuredClone(files.topology)) : files.topology;
   // readModelFiles keeps the manifest's order: the specs and the bytes line up.
   const specs: tf.io.WeightsManifestEntry[] = [];
   let total = 0;
@@ -91,7 +97,7 @@ export async function loadModel(dir: string): Promise<LayersModel> {
     at += w.values!.length;
   }
   try {
-    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: files.topology as {}, weightSpecs: specs, weightData: data.buffer, format: 'layers-model' }));
+    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: topology as {}, weightSpecs: specs, weightData: data.buffer, format: 'layers-model' }));
   } catch (err) {
     throw new Error(`${files.source}: cannot build the model: ${(err as Error).message}`);
   }
