@@ -20,14 +20,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { inferJob } from '../src/cli/infer.js';
+import { inferJob, resolveInferJob } from '../src/cli/infer.js';
 import { trainFromArgs } from '../src/cli/train.js';
 import { median } from '../src/common/stats.js';
 import type { InferJob, InferOutput } from '../src/jobs/infer.js';
 import { startRun } from '../src/mpc/launcher.js';
-import { loadDataset } from '../src/data/index.js';
-import { calibrateBound } from '../src/nn/calibrate.js';
-import { importModel } from '../src/nn/import-tfjs.js';
 import { MANIFEST_FILE, readManifest } from '../src/plain/manifest.js';
 import { MIXUP_ALPHA } from '../src/plain/mixup.js';
 import { markdownTable } from '../src/report/markdown.js';
@@ -175,9 +172,7 @@ type InferArgs = Parameters<typeof inferJob>[0];
  */
 async function minimaxConfig(base: InferArgs): Promise<{ job: InferJob; mode: Config['mode'] } | string> {
   try {
-    const plain = inferJob(base).job;
-    const { bound } = await calibrateBound(importModel(base.model, { weights: true }), loadDataset(plain.dataset), base.batch, plain.normalization, base.fracBits);
-    const r = inferJob({ ...base, parties: 2, relu: 'minimax', alpha: 10, bound: String(bound) } as InferArgs);
+    const r = await resolveInferJob({ ...base, parties: 2, relu: 'minimax', alpha: 10, bound: 'auto' } as InferArgs);
     return (r.job.nonlinearity.kind as string) === 'minimax' ? r : '`mpcnet infer` has no --relu minimax (the job falls back to another nonlinearity)';
   } catch (err) {
     return `\`mpcnet infer --relu minimax --alpha 10\` refused: ${(err as Error).message}`;

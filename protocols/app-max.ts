@@ -24,6 +24,7 @@
  * Windows come from maxPoolGeometry (protocols/maxpool.ts): [N, C, H, W],
  * stride = window unless given, 'valid' or 'same' (padded cells left out).
  */
+import { checkMinimaxBound } from '../src/approx/minimax-sign.js';
 import { appMaxScale } from '../src/approx/app-max.js';
 import type { Context, TruncationMode } from '../src/mpc/context.js';
 import { Shared } from '../src/mpc/shared.js';
@@ -96,7 +97,7 @@ function schedule(counts: Int32Array): { levels: MaxNode[][]; roots: Int32Array;
 export function appMaxPool(ctx: Context, x: Shared, window: number | [number, number], opts: AppMaxPoolOptions): Promise<Shared> {
   const { alpha, bound } = opts;
   const sign = appReluSign(alpha, 'appMaxPool');
-  if (typeof bound !== 'number' || !(bound > 0) || !Number.isFinite(bound)) throw new RangeError(`appMaxPool: bound B must be a finite number > 0, got ${bound}`);
+  checkMinimaxBound(bound, 'appMaxPool');
   const geo = maxPoolGeometry(x.shape, window, { ...(opts.stride !== undefined ? { stride: opts.stride } : {}), ...(opts.padding ? { padding: opts.padding } : {}) });
   // B' per window (throws when alpha is too small for the window)
   const scales = new Map<number, number>();

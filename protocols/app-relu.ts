@@ -61,7 +61,7 @@
  * and alpha 12 can end 1 ulp above it in MPC. For B > 1 the error grows as
  * B (x / B is rounded to f bits): <= 17.1 B ulp measured at B = 10.
  */
-import { SIGN_TABLE, minimaxSign, type CompositeSign } from '../src/approx/minimax-sign.js';
+import { SIGN_TABLE, checkMinimaxAlpha, checkMinimaxBound, minimaxSign, type CompositeSign } from '../src/approx/minimax-sign.js';
 import type { Context, TruncationMode } from '../src/mpc/context.js';
 import { Shared } from '../src/mpc/shared.js';
 import { addScalar, encodeScalar, mulScalar } from '../src/ring/index.js';
@@ -112,17 +112,6 @@ export function chebyshevLevels(degree: number): ChebyshevStep[][] {
   return levels;
 }
 
-function checkAlpha(alpha: number, what: string): void {
-  if (typeof alpha !== 'number' || !Number.isInteger(alpha) || SIGN_TABLE[alpha] === undefined) {
-    const table = Object.keys(SIGN_TABLE).map(Number);
-    throw new RangeError(`${what}: alpha must be an integer of the minimax table (${table[0]}..${table[table.length - 1]}), got ${alpha}`);
-  }
-}
-
-function checkBound(bound: number, what: string): void {
-  if (typeof bound !== 'number' || !(bound > 0) || !Number.isFinite(bound)) throw new RangeError(`${what}: bound B must be a finite number > 0, got ${bound}`);
-}
-
 function checkMethod(method: AppReluMethod, what: string): void {
   if (method !== 'tree' && method !== 'clenshaw') throw new RangeError(`${what}: method must be 'tree' or 'clenshaw', got ${JSON.stringify(method)}`);
 }
@@ -145,9 +134,9 @@ function stageRounds(degree: number, method: AppReluMethod, truncation: Truncati
  * 'tree' 2 (sum_i ceil(log2 d_i) + 1) + k + [B != 1] for k stages.
  */
 export function appReluRounds(alpha: number, opts: { truncation?: TruncationMode; bound?: number; method?: AppReluMethod } = {}): number {
-  checkAlpha(alpha, 'appReluRounds');
+  checkMinimaxAlpha(alpha, 'appReluRounds');
   const bound = opts.bound ?? 1;
-  checkBound(bound, 'appReluRounds');
+  checkMinimaxBound(bound, 'appReluRounds');
   const method = opts.method ?? 'tree';
   checkMethod(method, 'appReluRounds');
   const truncation = opts.truncation ?? 'local';
@@ -161,7 +150,7 @@ export function appReluRounds(alpha: number, opts: { truncation?: TruncationMode
 
 /** Beaver products per element of one call: squares (8 bytes online each per holder) and multiplications (16 bytes). */
 export function appReluProducts(alpha: number, method: AppReluMethod = 'tree'): { squares: number; muls: number } {
-  checkAlpha(alpha, 'appReluProducts');
+  checkMinimaxAlpha(alpha, 'appReluProducts');
   checkMethod(method, 'appReluProducts');
   let squares = 0;
   let muls = 1; // x * h
@@ -178,7 +167,7 @@ export function appReluProducts(alpha: number, method: AppReluMethod = 'tree'): 
 
 /** The composite sign for a table alpha (Remez once per process; cached by the library). */
 export function appReluSign(alpha: number, what = 'appRelu'): CompositeSign {
-  checkAlpha(alpha, what);
+  checkMinimaxAlpha(alpha, what);
   return minimaxSign({ alpha });
 }
 
@@ -354,8 +343,8 @@ export async function appReluCore(c: Context, x: Shared, sign: CompositeSign, in
 export function appRelu(ctx: Context, x: Shared, opts: AppReluOptions): Promise<Shared> {
   const { alpha, bound } = opts;
   const method = opts.method ?? 'tree';
-  checkAlpha(alpha, 'appRelu');
-  checkBound(bound, 'appRelu');
+  checkMinimaxAlpha(alpha, 'appRelu');
+  checkMinimaxBound(bound, 'appRelu');
   checkMethod(method, 'appRelu');
   if (!Number.isInteger(x.fracBits) || x.fracBits < 1) throw new RangeError(`appRelu: x needs fractional bits (fixed point), got ${x.fracBits}`);
   const sign = appReluSign(alpha);

@@ -147,3 +147,15 @@ export function evaluateSign(sign: CompositeSign, x: number): number {
   for (const s of sign.stages) y = evaluateStage(s, y);
   return y;
 }
+
+/** Throws naming `what` unless alpha is one of the table's (SIGN_TABLE). */
+export function checkMinimaxAlpha(alpha: number, what: string): void {
+  if (typeof alpha !== 'number' || !Number.isInteger(alpha) || SIGN_TABLE[alpha] === undefined) {
+    throw new RangeError(`${what}: alpha must be an integer of the minimax table (${ALPHAS[0]}..${ALPHAS[ALPHAS.length - 1]}), got ${alpha}`);
+  }
+}
+
+/** Throws naming `what` unless B (the input range [-B, B] of B r_alpha(x / B)) is a finite number > 0. */
+export function checkMinimaxBound(bound: number, what: string): void {
+  if (typeof bound !== 'number' || !(bound > 0) || !Number.isFinite(bound)) throw new RangeError(`${what}: bound B must be a finite number > 0, got ${bound}`);
+}

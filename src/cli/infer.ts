@@ -93,9 +93,11 @@ function modelInputs(a: Pick<Args, 'model' | 'dataset'>): { spec: ModelSpec; dat
 }
 
 /** Every check the parties would make, before any process starts: one clear error each. */
-export function inferJob(a: Omit<Args, 'json' | 'out'>, calibratedBound?: number): { job: InferJob; mode: '2pc' | '3pc' | 'plain' } {
+export function inferJob(
+  a: Omit<Args, 'json' | 'out'>, calibratedBound?: number, inputs?: ReturnType<typeof modelInputs>,
+): { job: InferJob; mode: '2pc' | '3pc' | 'plain'; spec: ModelSpec } {
   checkSessionFracBits(a.fracBits, '--frac-bits');
-  const { dataset, normalization } = modelInputs(a);
+  const { spec, dataset, normalization } = inputs ?? modelInputs(a);
   let nonlinearity: Nonlinearity;
   if (a.relu === 'bicoptor') {
     if (!a.emulate && a.parties !== 3) throw new Error(`--relu bicoptor is a 3-party protocol (P2 is an online helper): use --parties 3, or --relu minimax / poly with 2 parties`);
@@ -109,7 +111,17 @@ export function inferJob(a: Omit<Args, 'json' | 'out'>, calibratedBound?: number
     nonlinearity = { kind: 'minimax', alpha, bound };
   } else nonlinearity = { kind: 'poly' };
   const job = parseJob({ kind: 'infer', model: path.resolve(a.model), dataset, n: a.n, batch: a.batch, nonlinearity, normalization }) as InferJob;
-  return { job, mode: a.emulate ? 'plain' : a.parties === 3 ? '3pc' : '2pc' };
+  return { job, mode: a.emulate ? 'plain' : a.parties === 3 ? '3pc' : '2pc', spec };
+}
+
+/** inferJob, with `--bound auto` settled by calibration; the model is read once. */
+export async function resolveInferJob(a: Omit<Args, 'json' | 'out'>): Promise<ReturnType<typeof inferJob> & { calibration?: Calibration }> {
+  checkSessionFracBits(a.fracBits, '--frac-bits');
+  const inputs = modelInputs(a);
+  if (a.relu !== 'minimax' || (a.bound ?? 'auto') !== 'auto') return inferJob(a, undefined, inputs);
+  inferJob(a, 1, inputs); // every other check before the calibration run
+  const calibration = await calibrateBound(inputs.spec, loadDataset(inputs.dataset), a.batch, inputs.normalization, a.fracBits);
+  return { ...inferJob(a, calibration.bound, inputs), calibration };
 }
 
 function progressBar(total: number): { update(done: number): void; stop(): void } {
@@ -146,14 +158,8 @@ function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | un
 }
 
 export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progress?: boolean } = {}): Promise<InferReport> {
-  let calibration: Calibration | undefined;
-  if (a.relu === 'minimax' && (a.bound ?? 'auto') === 'auto') {
-    inferJob(a, 1); // every other check first
-    const m = modelInputs(a);
-    calibration = await calibrateBound(m.spec, loadDataset(m.dataset), a.batch, m.normalization, a.fracBits);
-  }
-  const { job, mode } = inferJob(a, calibration?.bound);
-  const layers = importModel(a.model, { weights: false }).layers.map((l) => l.name);
+  const { job, mode, spec, calibration } = await resolveInferJob(a);
+  const layers = spec.layers.map((l) => l.name);
   const bar = opts.progress === false ? { update() {}, stop() {} } : progressBar(Math.ceil(job.n / job.batch));
   let outs: InferOutput[];
   let dealerBytes: number | undefined;

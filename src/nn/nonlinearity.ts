@@ -13,7 +13,8 @@
 import { appRelu } from '../../protocols/app-relu.js';
 import { drelu, relu } from '../../protocols/drelu.js';
 import { mul, square } from '../../protocols/beaver.js';
-import { add, mulPublicScalar, sub } from '../../protocols/linear.js';
+import { add, addPublicScalar, mulPublicScalar, sub } from '../../protocols/linear.js';
+import { decode } from '../ring/fixed.js';
 import { truncate } from '../../protocols/truncation.js';
 import type { Context } from '../mpc/context.js';
 import type { Shared } from '../mpc/shared.js';
@@ -48,11 +49,7 @@ export function describeNonlinearity(nl: Nonlinearity): string {
 function observe(nl: Extract<Nonlinearity, { kind: 'exact' }>, x: Shared): void {
   if (!nl.observed) return;
   let m = nl.observed.maxAbs;
-  const half = 2n ** 63n;
-  for (const v of x.share) {
-    const s = v >= half ? Number(v - 2n ** 64n) : Number(v);
-    m = Math.max(m, Math.abs(s) / 2 ** x.fracBits);
-  }
+  for (const v of decode(x.share, x.fracBits)) m = Math.max(m, Math.abs(v));
   nl.observed.maxAbs = m;
 }
 
@@ -104,19 +101,12 @@ async function powers(ctx: Context, x: Shared, degree: number): Promise<Shared[]
 
 /** sum_k c_k x^k with public coefficients (PolynomialActivation). */
 async function publicPolynomial(ctx: Context, x: Shared, c: number[]): Promise<Shared> {
-  if (c.length < 2) return addConstant(ctx, x.with(x.held ? new BigUint64Array(x.size) : x.share), c[0] ?? 0);
+  if (c.length < 2) return addPublicScalar(ctx, x.with(x.held ? new BigUint64Array(x.size) : x.share), c[0] ?? 0);
   const pw = await powers(ctx, x, c.length - 1);
   const terms = await Promise.all(pw.map((p, k) => truncate(ctx, mulPublicScalar(ctx, p, c[k + 1]!))));
-  return addConstant(ctx, terms.reduce((a, b) => add(a, b)), c[0]!);
+  return addPublicScalar(ctx, terms.reduce((a, b) => add(a, b)), c[0]!);
 }
 
-function addConstant(ctx: Context, x: Shared, c: number): Shared {
-  if (c === 0 || !x.held || ctx.id !== 0) return x;
-  const out = x.share.slice();
-  const v = BigInt.asUintN(64, BigInt(Math.round(c * 2 ** x.fracBits)));
-  for (let i = 0; i < out.length; i++) out[i] = out[i]! + v;
-  return x.with(out);
-}
 
 /**
  * PPoly with shared (secret) coefficients: coefficients[k] holds c_k per

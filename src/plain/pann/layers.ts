@@ -23,7 +23,7 @@ import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
 import { createHash } from 'node:crypto';
 import { appMaxScale, appMaxScaledProgram } from '../../approx/app-max.js';
 import { appReluProgram } from '../../approx/app-relu.js';
-import { minimaxSign, SIGN_TABLE } from '../../approx/minimax-sign.js';
+import { checkMinimaxAlpha, checkMinimaxBound, minimaxSign } from '../../approx/minimax-sign.js';
 import { simulateTruncSign, truncSignParams, type TruncSignParams } from '../../approx/truncation-sign.js';
 import { encode } from '../../ring/fixed.js';
 import { Prg, SEED_BYTES } from '../../ring/prg.js';
@@ -41,17 +41,6 @@ function countRange(layer: string, x: tf.Tensor, lo: number, hi: number): void {
   });
   recordRange(layer, x.size, outside.dataSync()[0]!, x.size ? maxAbs.dataSync()[0]! : 0);
   tf.dispose([outside, maxAbs]);
-}
-
-export function checkAlpha(alpha: number): void {
-  if (!Number.isInteger(alpha) || SIGN_TABLE[alpha] === undefined) {
-    const alphas = Object.keys(SIGN_TABLE).map(Number);
-    throw new RangeError(`alpha must be one of the sign table's ${alphas[0]}..${alphas[alphas.length - 1]}, got ${alpha}`);
-  }
-}
-
-function checkBound(bound: number): void {
-  if (!(bound > 0) || !Number.isFinite(bound)) throw new RangeError(`bound B must be a finite number > 0, got ${bound}`);
 }
 
 /**
@@ -90,8 +79,8 @@ export class AppReluLayer extends ShapePreserving {
 
   constructor(args: AppReluArgs) {
     super(args);
-    checkAlpha(args.alpha);
-    checkBound(args.bound);
+    checkMinimaxAlpha(args.alpha, 'AppReluLayer');
+    checkMinimaxBound(args.bound, 'AppReluLayer');
     this.alpha = args.alpha;
     this.bound = args.bound;
   }
@@ -298,8 +287,8 @@ export class AppMaxPoolLayer extends tfl.layers.Layer {
 
   constructor(args: AppMaxPoolArgs) {
     super(args);
-    checkAlpha(args.alpha);
-    checkBound(args.bound);
+    checkMinimaxAlpha(args.alpha, 'AppMaxPoolLayer');
+    checkMinimaxBound(args.bound, 'AppMaxPoolLayer');
     this.alpha = args.alpha;
     this.bound = args.bound;
     this.geometry = geometryOf(args);
