@@ -19,7 +19,7 @@ import type { ModelSpec } from '../nn/spec.js';
 import { describeNonlinearity, type Nonlinearity } from '../nn/nonlinearity.js';
 import { calibrateBound, type Calibration } from '../nn/calibrate.js';
 import { SIGN_TABLE } from '../approx/minimax-sign.js';
-import { loadDataset } from '../data/index.js';
+import { CALIBRATION_IMAGES, loadDataset } from '../data/index.js';
 import { MANIFEST_FILE, readManifest } from '../plain/manifest.js';
 import { markdownTable } from '../report/markdown.js';
 import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
@@ -120,7 +120,7 @@ export async function resolveInferJob(a: Omit<Args, 'json' | 'out'>): Promise<Re
   const inputs = modelInputs(a);
   if (a.relu !== 'minimax' || (a.bound ?? 'auto') !== 'auto') return inferJob(a, undefined, inputs);
   inferJob(a, 1, inputs); // every other check before the calibration run
-  const calibration = await calibrateBound(inputs.spec, loadDataset(inputs.dataset), a.batch, inputs.normalization, a.fracBits);
+  const calibration = await calibrateBound(inputs.spec, loadDataset(inputs.dataset), inputs.normalization, a.fracBits);
   return { ...inferJob(a, calibration.bound, inputs), calibration };
 }
 
@@ -225,7 +225,7 @@ export const inferCommand: CommandModule<object, Args> = {
       .option('lx', { type: 'number', default: 16, describe: 'bits of the truncation ReLU\'s sign test (even)' })
       .option('skip', { type: 'number', default: 0, describe: 'key bits skipped by the sign test' })
       .option('alpha', { type: 'number', default: 10, describe: 'minimax: precision 2^-alpha of r_alpha on [-1, 1] (4..14)' })
-      .option('bound', { type: 'string', default: 'auto', describe: 'minimax: input range B (ReLU becomes B r_alpha(x / B)), or auto: calibrated on training images' })
+      .option('bound', { type: 'string', default: 'auto', describe: `minimax: input range B (ReLU becomes B r_alpha(x / B)), or auto: the largest ReLU input on ${CALIBRATION_IMAGES} training images spread over the split` })
       .option('n', { type: 'number', default: 200, describe: 'test images, spread over the split so every class appears' })
       .option('batch', { type: 'number', default: 64, describe: 'images per batch' })
       .option('dataset', { type: 'string', describe: 'mnist, idx:DIR, cifar10:DIR (default: the manifest\'s, else mnist)' })

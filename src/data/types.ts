@@ -53,3 +53,15 @@ export function checkSplit(s: ImageSplit, size: number, numClasses: number, what
     if (s.labels[i]! >= numClasses) throw new Error(`${what}: label ${s.labels[i]} at index ${i} is not below ${numClasses}`);
   }
 }
+
+/** Training images a `--bound auto` calibration looks at (minimax ReLU, in MPC and PANN runs alike). */
+export const CALIBRATION_IMAGES = 256;
+
+/**
+ * The calibration images: CALIBRATION_IMAGES spread evenly over the
+ * training split (limitSplit), since splits may be ordered by class (the
+ * embedded MNIST's first hundreds of training images are all zeros).
+ */
+export function calibrationSplit(d: Pick<ImageDataset, 'height' | 'width' | 'channels' | 'train'>): ImageSplit {
+  return limitSplit(d.train, imageSize(d), CALIBRATION_IMAGES);
+}

@@ -15,7 +15,7 @@ import { fit } from '../../approx/fits.js';
 import { toPower } from '../../approx/polynomial.js';
 import { DEFAULT_FRAC_BITS } from '../../ring/fixed.js';
 import { loadDataset } from '../../data/index.js';
-import { imageSize, limitSplit, type ImageDataset } from '../../data/types.js';
+import { calibrationSplit, type ImageDataset } from '../../data/types.js';
 import type { Normalization } from '../../data/normalization.js';
 import { batchInputs, inputTensor } from '../batches.js';
 import { evaluateAccuracy } from '../evaluate.js';
@@ -24,7 +24,7 @@ import { loadModel } from '../model-io.js';
 import { readRangeStats, resetRangeStats } from './range-counter.js';
 import { loadRewritten, probeReplacer, replacerFor, type PannApprox, type PannSite, type ResolvedApprox } from './transform.js';
 
-export const CALIBRATION_IMAGES = 256;
+export { CALIBRATION_IMAGES } from '../../data/types.js';
 
 export interface Calibration {
   images: number;
@@ -51,7 +51,7 @@ function loadBackboneData(dir: string, n: number | undefined): Loaded {
 /** Runs `CALIBRATION_IMAGES` training images through the original model with probes at every site. */
 export async function calibrate(dir: string, data?: Loaded): Promise<Calibration> {
   const { dataset: d, normalization } = data ?? loadBackboneData(dir, 1);
-  const split = limitSplit(d.train, imageSize(d), CALIBRATION_IMAGES);
+  const split = calibrationSplit(d);
   const { model, sites } = await loadRewritten(dir, probeReplacer);
   resetRangeStats();
   const x = inputTensor(d, batchInputs(d, split, Array.from({ length: split.count }, (_, i) => i), normalization), split.count);
