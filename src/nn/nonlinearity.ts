@@ -11,7 +11,7 @@
  * the model's own functions, whatever the ReLU choice.
  */
 import { appRelu } from '../../protocols/app-relu.js';
-import { drelu, relu } from '../../protocols/drelu.js';
+import { relu } from '../../protocols/drelu.js';
 import { mul, square } from '../../protocols/beaver.js';
 import { add, addPublicScalar, mulPublicScalar, sub } from '../../protocols/linear.js';
 import { decode } from '../ring/fixed.js';
@@ -85,11 +85,6 @@ export function observeMaxPool(nl: Nonlinearity, x: Shared): void {
   nl.observed.maxAbs = Math.max(before, 2 * nl.observed.maxAbs);
 }
 
-/** The sign bit [x >= 0] (for max pooling variants and tests). */
-export function signOf(ctx: Context, x: Shared, nl: Nonlinearity, layer: string): Promise<Shared> {
-  if (nl.kind !== 'bicoptor') throw new Error(`layer ${layer}: a sign test needs --relu bicoptor`);
-  return drelu(ctx, x, { lx: nl.lx, skip: nl.skip });
-}
 
 /** x^1 .. x^d, each at x's scale (one truncation per product). */
 async function powers(ctx: Context, x: Shared, degree: number): Promise<Shared[]> {
