@@ -11,6 +11,7 @@ import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { inferCommand } from './infer.js';
 import { experimentLxCommand } from './experiment-lx.js';
+import { experimentSturdinessCellCommand, experimentSturdinessCommand } from './experiment-sturdiness.js';
 import { demoCommand } from './demo.js';
 import { pannCommand } from './pann.js';
 
@@ -22,7 +23,7 @@ await yargs(hideBin(process.argv))
   .command(sessionCommand)
   .command(trainCommand).command(evalCommand)
   .command(inferCommand)
-  .command('experiment', 'Experiments over real MPC runs', (y) => y.command(experimentLxCommand).demandCommand(1, 'name an experiment: lx'))
+  .command('experiment', 'Experiments: l_x under real MPC, the sturdiness grid', (y) => y.command(experimentLxCommand).command(experimentSturdinessCommand).command(experimentSturdinessCellCommand).demandCommand(1, 'name an experiment: lx or sturdiness'))
   .command(demoCommand)
   .command(pannCommand)
   .demandCommand(1, 'name a command')

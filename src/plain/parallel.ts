@@ -24,7 +24,8 @@ export function cliEntry(): string {
   return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 }
 
-function runOne<T>(args: string[], onLine: (line: string) => void): Promise<JobResult<T>> {
+/** One job: `mpcnet ARGS` as a child process; its stdout parsed as JSON (add `--json` to args where the command needs it). */
+export function runJob<T>(args: string[], onLine: (line: string) => void = () => {}): Promise<JobResult<T>> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliEntry(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,17 +57,22 @@ function runOne<T>(args: string[], onLine: (line: string) => void): Promise<JobR
   });
 }
 
-/** Runs every job (argument list, `--json` added), `concurrency` at a time, results in job order. */
-export async function runJobs<T>(jobs: string[][], concurrency = availableParallelism(), onLine: (job: number, line: string) => void = () => {}): Promise<JobResult<T>[]> {
+/** Runs task(0..count-1), at most `concurrency` at a time; results in index order. */
+export async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
   if (!(concurrency >= 1)) throw new Error(`concurrency must be at least 1, got ${concurrency}`);
-  const results = new Array<JobResult<T>>(jobs.length);
+  const results = new Array<T>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
+    while (next < count) {
       const i = next++;
-      results[i] = await runOne<T>([...jobs[i]!, '--json'], (line) => onLine(i, line));
+      results[i] = await task(i);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return results;
+}
+
+/** Runs every job (argument list, `--json` added), `concurrency` at a time, results in job order. */
+export function runJobs<T>(jobs: string[][], concurrency = availableParallelism(), onLine: (job: number, line: string) => void = () => {}): Promise<JobResult<T>[]> {
+  return pool(jobs.length, concurrency, (i) => runJob<T>([...jobs[i]!, '--json'], (line) => onLine(i, line)));
 }

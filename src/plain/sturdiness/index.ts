@@ -1,0 +1,3 @@
+export * from './grid.js';
+export * from './cell.js';
+export * from './run.js';
