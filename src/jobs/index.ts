@@ -6,6 +6,7 @@ import { concurrencyCheck } from './concurrency-check.js';
 import { benchRelu } from './bench-relu.js';
 import { reluCheck } from './relu-check.js';
 import { infer } from './infer.js';
+import { nonlinearCheck } from './nonlinear-check.js';
 import { parseJob } from './types.js';
 
 export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
@@ -23,6 +24,8 @@ export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
       return infer(ctx, job);
     case 'concurrency-check':
       return concurrencyCheck(ctx, job);
+    case 'nonlinear-check':
+      return nonlinearCheck(ctx, job);
   }
 }
 

@@ -1,6 +1,7 @@
 /** Jobs that share holders run, as plain JSON in the session config. */
 import { ARITH_OPS, type ArithOp } from './arith-ops.js';
 import type { InferJob } from './infer.js';
+import { parseNonlinearCheckJob, type NonlinearCheckJob } from './nonlinear-check.js';
 
 export interface BenchArithJob {
   kind: 'bench-arith';
@@ -67,7 +68,7 @@ export interface ConcurrencyCheckJob {
   matmulSize: number;
 }
 
-export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | InferJob | ConcurrencyCheckJob;
+export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | InferJob | ConcurrencyCheckJob | NonlinearCheckJob;
 
 function reluOp(o: Record<string, unknown>): ReluOp {
   const op = o['op'];
@@ -134,6 +135,8 @@ export function parseJob(raw: unknown): JobSpec {
       return { kind: 'concurrency-check', seed: int(o, 'seed', 0, 2 ** 31, 1), size: int(o, 'size', 1, 1 << 24, 3 << 16), matmulSize: int(o, 'matmulSize', 1, 1024, 64) };
     case 'infer':
       return parseInferJob(o);
+    case 'nonlinear-check':
+      return parseNonlinearCheckJob(o);
     default:
       throw new TypeError(`job: unknown kind ${JSON.stringify(o['kind'])}`);
   }
