@@ -1,23 +1,30 @@
 /**
  * Beaver-triple products (PROTOCOLS.md 2), one online round each.
  *
- * For any bilinear op (elementwise product, matmul, conv2d) and a dealer
- * triple (a, b, c = op(a, b)): open eps = x - a and delta = y - b in one
- * message. Since a_i = x_i - eps_i and b_i = y_i - delta_i, the usual
- * c + op(eps, b) + op(a, delta) + op(eps, delta) can be written with the
- * holder's own operands instead of the triple's:
+ * For any bilinear op and a dealer triple (a, b, c = op(a, b)): open
+ * eps = x - a and delta = y - b in one message. Since a_i = x_i - eps_i and
+ * b_i = y_i - delta_i, the usual c + op(eps, b) + op(a, delta) + op(eps, delta)
+ * can be written with the holder's own operands instead of the triple's:
  *   z_i = c_i + op(eps, y_i - [i = 0] delta) + op(x_i, delta),
  * which sums to op(x, y) and lets eps and delta overwrite a and b in place.
  * Online traffic per holder: |x| + |y| elements (elementwise mul: 16 bytes
  * per product). Results are truncated by the second factor's fractional
  * bits unless { truncate: false }.
+ *
+ * The ops themselves (matmul with or without transposes, conv2d and its
+ * gradients, per-channel products) are the entries of
+ * src/mpc/bilinear-kinds.ts, shared with the dealer: beaverProduct() runs
+ * any of them. Elementwise mul and square keep their own chunked protocols
+ * (the fused wasm combine, PROTOCOLS.md 2) over the registry's 'mul' and
+ * 'square' correlations.
  */
+import { bindBilinear, type BilinearSpec, type BoundBilinear } from '../src/mpc/bilinear-kinds.js';
 import type { Context } from '../src/mpc/context.js';
-import { elementwiseChunks, type ChunkSpan, type CorrelationSpec } from '../src/mpc/correlations.js';
+import { elementwiseChunks, type ChunkSpan } from '../src/mpc/correlations.js';
 import { ringView } from '../src/mpc/payload.js';
 import { assertSameShape, Shared } from '../src/mpc/shared.js';
-import { add, beaverCombineInPlace, conv2d as ringConv2d, conv2dOutputShape, matmul as ringMatmul, matmulAccumulate, mul as ringMul, sub } from '../src/ring/index.js';
-import type { Shape } from '../src/ring/tensor.js';
+import { add, beaverCombineInPlace, mul as ringMul, sub } from '../src/ring/index.js';
+import { formatShape, shapeSize, type Shape } from '../src/ring/tensor.js';
 import { exchange } from './sharing.js';
 import { truncate } from './truncation.js';
 
@@ -31,14 +38,9 @@ export interface Conv2dOptions extends ProductOptions {
   padding?: number;
 }
 
-interface Bilinear {
-  name: string;
-  spec: CorrelationSpec;
-  outShape: Shape;
-  /** op(u, v) in the clear. */
-  apply(u: BigUint64Array, v: BigUint64Array): BigUint64Array;
-  /** out += op(u, v). */
-  accumulate(out: BigUint64Array, u: BigUint64Array, v: BigUint64Array): void;
+export interface BeaverOptions extends ProductOptions {
+  /** Shape of the result (same size as the kind's output; default the kind's output shape). */
+  outShape?: Shape;
 }
 
 /** The triple's input shares as one contiguous buffer (they are drawn that way), to mask in place and send as one message. */
@@ -53,20 +55,32 @@ function contiguous(parts: BigUint64Array[]): BigUint64Array {
   return new BigUint64Array(first.buffer, first.byteOffset, total);
 }
 
-function beaver(ctx: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
-  return ctx.call(op.name, (c) => beaverBilinear(c, x, y, op, opts));
+/**
+ * The Beaver product of a bilinear kind (src/mpc/bilinear-kinds.ts) as the
+ * protocol call `name`: x and y must have the kind's operand sizes (their
+ * shapes may differ, e.g. NCHW for the channel kinds' [outer, C, inner]).
+ * A geometry that does not fit is refused before the call starts.
+ */
+export async function beaverProduct(ctx: Context, name: string, spec: BilinearSpec, x: Shared, y: Shared, opts: BeaverOptions = {}): Promise<Shared> {
+  const op = bindBilinear(spec);
+  for (const [what, t, shape] of [['first', x, op.xShape], ['second', y, op.yShape]] as const) {
+    if (t.size !== shapeSize(shape)) throw new RangeError(`${name}: ${what} operand [${t.shape.join(', ')}] does not fit ${formatShape(shape)}`);
+  }
+  const outShape = opts.outShape ?? op.outShape;
+  if (shapeSize(outShape) !== shapeSize(op.outShape)) throw new RangeError(`${name}: result shape ${formatShape(outShape)} does not fit ${formatShape(op.outShape)}`);
+  return ctx.call(name, (c) => beaverBilinear(c, x, y, spec, op, outShape, opts));
 }
 
-async function beaverBilinear(c: Context, x: Shared, y: Shared, op: Bilinear, opts: ProductOptions): Promise<Shared> {
+async function beaverBilinear(c: Context, x: Shared, y: Shared, spec: BilinearSpec, op: BoundBilinear, outShape: Shape, opts: ProductOptions): Promise<Shared> {
   const fracBits = x.fracBits + y.fracBits;
   let z: Shared;
   // An empty operand makes the product all zeros: every share is then 0, no protocol needed.
   if (c.isPlain || x.size === 0 || y.size === 0) {
-    z = new Shared(op.apply(x.share, y.share), op.outShape, fracBits);
+    z = new Shared(op.apply(x.share, y.share), outShape, fracBits);
   } else if (c.isHelper) {
-    z = Shared.placeholder(op.outShape, fracBits);
+    z = Shared.placeholder(outShape, fracBits);
   } else {
-    const triple = await c.correlation(op.spec);
+    const triple = await c.correlation(spec);
     const [a, b] = triple.inputs as [BigUint64Array, BigUint64Array];
     sub(x.share, a, a); // a := eps_i
     sub(y.share, b, b); // b := delta_i
@@ -77,9 +91,9 @@ async function beaverBilinear(c: Context, x: Shared, y: Shared, op: Bilinear, op
     const opened = add(mine, theirs, theirs);
     const eps = opened.subarray(0, a.length);
     const delta = opened.subarray(a.length);
-    op.accumulate(out, eps, c.holderId === 0 ? sub(y.share, delta) : y.share);
-    op.accumulate(out, x.share, delta);
-    z = new Shared(out, op.outShape, fracBits);
+    op.apply(eps, c.holderId === 0 ? sub(y.share, delta) : y.share, out);
+    op.apply(x.share, delta, out);
+    z = new Shared(out, outShape, fracBits);
   }
   return finish(c, z, y.fracBits, opts);
 }
@@ -168,31 +182,13 @@ export async function matmul(ctx: Context, x: Shared, y: Shared, opts: ProductOp
     throw new RangeError(`matmul: shapes [${x.shape.join(', ')}] and [${y.shape.join(', ')}] do not multiply`);
   }
   const [m, n] = x.shape as [number, number];
-  const k = y.shape[1]!;
-  return beaver(ctx, x, y, {
-    name: 'matmul',
-    spec: { kind: 'matmul', m, n, k },
-    outShape: [m, k],
-    apply: (u, v) => ringMatmul(u, v, m, n, k),
-    accumulate: (out, u, v) => matmulAccumulate(out, u, v, m, n, k),
-  }, opts);
+  return beaverProduct(ctx, 'matmul', { kind: 'matmul', m, n, k: y.shape[1]! }, x, y, opts);
 }
 
 /** 2-D convolution, input [N, C, H, W], weights [Co, C, kh, kw]. */
 export async function conv2d(ctx: Context, x: Shared, w: Shared, opts: Conv2dOptions = {}): Promise<Shared> {
-  const geometry = { stride: opts.stride ?? 1, padding: opts.padding ?? 0 };
-  const outShape = conv2dOutputShape(x.shape, w.shape, geometry);
-  const xShape = [...x.shape];
-  const wShape = [...w.shape];
-  return beaver(ctx, x, w, {
-    name: 'conv2d',
-    spec: { kind: 'conv2d', xShape, wShape, ...geometry },
-    outShape,
-    apply: (u, v) => ringConv2d(u, xShape, v, wShape, geometry).data,
-    accumulate: (out, u, v) => {
-      add(out, ringConv2d(u, xShape, v, wShape, geometry).data, out);
-    },
-  }, opts);
+  const spec: BilinearSpec = { kind: 'conv2d', xShape: [...x.shape], wShape: [...w.shape], stride: opts.stride ?? 1, padding: opts.padding ?? 0 };
+  return beaverProduct(ctx, 'conv2d', spec, x, w, opts);
 }
 
 /**

@@ -2,7 +2,11 @@
  * The catalogue of arithmetic operations that `bench arith` and the
  * protocol checks run: operand shapes for a size, the secure computation,
  * the correlations it consumes (for the offline phase), the exact online
- * payload per holder (PROTOCOLS.md 2-3), and a float64 reference.
+ * payload per holder (PROTOCOLS.md 2-3), and a float64 reference
+ * (src/jobs/reference-f64.ts). The training products (gradients, transposed
+ * matmuls, per-channel products, powers) join it from
+ * src/jobs/training-ops.ts, so the same protocol-check job runs them in real
+ * party processes.
  */
 import { conv2d, matmul, mul, square } from '../../protocols/beaver.js';
 import { dense } from '../../protocols/dense.js';
@@ -15,8 +19,14 @@ import type { Shared } from '../mpc/shared.js';
 import { conv2dOutputShape } from '../ring/index.js';
 import { deriveSeed, uniformArray } from '../common/random.js';
 import { shapeSize, type Shape } from '../ring/tensor.js';
+import { ELEMENT_BYTES, truncCost, truncSpecs } from './arith-cost.js';
+import { avgPoolF64, conv2dF64, matmulF64 } from './reference-f64.js';
+import { trainingCase, TRAINING_OPS } from './training-ops.js';
 
-export const ARITH_OPS = ['mul', 'square', 'matmul', 'conv2d', 'avgpool', 'dense', 'trunc', 'linear'] as const;
+export { avgPoolF64, conv2dF64, matmulF64 } from './reference-f64.js';
+export { TRAINING_OPS } from './training-ops.js';
+
+export const ARITH_OPS = ['mul', 'square', 'matmul', 'conv2d', 'avgpool', 'dense', 'trunc', 'linear', ...TRAINING_OPS] as const;
 export type ArithOp = (typeof ARITH_OPS)[number];
 /** The subset `mpcnet bench arith --op` offers. */
 export const BENCH_OPS = ['mul', 'square', 'matmul', 'conv2d'] as const;
@@ -33,24 +43,23 @@ export interface ArithCase {
   run(ctx: Context, operands: Shared[]): Promise<Shared>;
   /** Correlations consumed, in order (for prefetching). */
   correlations(truncation: TruncationMode, fracBits: number): CorrelationSpec[];
-  /** Online payload bytes each holder sends (= receives), and online rounds. */
-  cost(truncation: TruncationMode): { bytesPerHolder: number; rounds: number };
+  /** Online payload bytes each holder sends (= receives), and online rounds, at `fracBits` (default 16). */
+  cost(truncation: TruncationMode, fracBits?: number): { bytesPerHolder: number; rounds: number };
   reference(values: Float64Array[]): Float64Array;
-}
-
-const ELEMENT_BYTES = 8;
-
-function truncCost(truncation: TruncationMode, n: number): { bytes: number; rounds: number } {
-  return truncation === 'dealer' ? { bytes: ELEMENT_BYTES * n, rounds: 1 } : { bytes: 0, rounds: 0 };
-}
-
-function truncSpecs(truncation: TruncationMode, n: number, bits: number): CorrelationSpec[] {
-  return truncation === 'dealer' ? [{ kind: 'trunc', n, bits }] : [];
 }
 
 export function arithCase(op: ArithOp, size: number): ArithCase {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
   switch (op) {
+    case 'matmulTransA':
+    case 'matmulTransB':
+    case 'conv2dGradWeight':
+    case 'conv2dGradInput':
+    case 'channelMul':
+    case 'channelDot':
+    case 'powers3':
+    case 'powers4':
+      return trainingCase(op, size);
     case 'mul':
       return {
         op, size, operandShapes: [[size], [size]], outShape: [size],
@@ -149,55 +158,5 @@ function scaleUp(share: BigUint64Array, bits: number): BigUint64Array {
   const out = new BigUint64Array(share.length);
   const k = 1n << BigInt(bits);
   for (let i = 0; i < share.length; i++) out[i] = share[i]! * k;
-  return out;
-}
-
-export function matmulF64(a: Float64Array, b: Float64Array, m: number, n: number, k: number): Float64Array {
-  const c = new Float64Array(m * k);
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < n; p++) {
-      const av = a[i * n + p]!;
-      for (let j = 0; j < k; j++) c[i * k + j] += av * b[p * k + j]!;
-    }
-  }
-  return c;
-}
-
-export function conv2dF64(x: Float64Array, xShape: Shape, w: Float64Array, wShape: Shape, stride: number, padding: number): Float64Array {
-  const [n, c, h, wd] = xShape as [number, number, number, number];
-  const [co, , kh, kw] = wShape as [number, number, number, number];
-  const oh = Math.floor((h + 2 * padding - kh) / stride) + 1;
-  const ow = Math.floor((wd + 2 * padding - kw) / stride) + 1;
-  const out = new Float64Array(n * co * oh * ow);
-  for (let b = 0; b < n; b++)
-    for (let o = 0; o < co; o++)
-      for (let i = 0; i < oh; i++)
-        for (let j = 0; j < ow; j++) {
-          let acc = 0;
-          for (let ci = 0; ci < c; ci++)
-            for (let di = 0; di < kh; di++)
-              for (let dj = 0; dj < kw; dj++) {
-                const r = i * stride + di - padding;
-                const s = j * stride + dj - padding;
-                if (r < 0 || r >= h || s < 0 || s >= wd) continue;
-                acc += x[((b * c + ci) * h + r) * wd + s]! * w[((o * c + ci) * kh + di) * kw + dj]!;
-              }
-          out[((b * co + o) * oh + i) * ow + j] = acc;
-        }
-  return out;
-}
-
-export function avgPoolF64(x: Float64Array, xShape: Shape, size: number): Float64Array {
-  const [n, c, h, w] = xShape as [number, number, number, number];
-  const oh = Math.floor(h / size);
-  const ow = Math.floor(w / size);
-  const out = new Float64Array(n * c * oh * ow);
-  for (let p = 0; p < n * c; p++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++) {
-        let acc = 0;
-        for (let di = 0; di < size; di++) for (let dj = 0; dj < size; dj++) acc += x[p * h * w + (i * size + di) * w + j * size + dj]!;
-        out[(p * oh + i) * ow + j] = acc / (size * size);
-      }
   return out;
 }

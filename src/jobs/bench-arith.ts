@@ -79,7 +79,7 @@ export async function benchArith(ctx: Context, job: BenchArithJob): Promise<Benc
     traffic: traffic!,
     dealerBytesReceived: dealerTraffic!.dealerBytesReceived,
     dealerBytesSent: dealerTraffic!.dealerBytesSent,
-    expected: c.cost(ctx.truncation),
+    expected: c.cost(ctx.truncation, ctx.fracBits),
     maxAbsError,
   };
 }

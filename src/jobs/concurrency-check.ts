@@ -150,7 +150,7 @@ export async function concurrencyCheck(ctx: Context, job: ConcurrencyCheckJob): 
     id: ctx.id,
     calls: items.map((it) => it.name),
     callRounds: plain ? null : callRounds,
-    expectedCallRounds: items.map((it) => it.arith.cost(ctx.truncation).rounds),
+    expectedCallRounds: items.map((it) => it.arith.cost(ctx.truncation, ctx.fracBits).rounds),
     concurrent: batch(items, concurrentValues, plain ? null : c1! - c0!, plain ? null : k1 - k0),
     sequential: batch(items, sequentialValues, plain ? null : s1! - s0!, plain ? null : ks1 - ks0),
     concurrentVsSequentialUlps: concurrentValues.map((v, i) => maxAbsDiff(v, sequentialValues[i]!) / ulp),

@@ -6,18 +6,20 @@
  * draws its output share; the dealer, holding both PRGs, computes the
  * output and sends P0 only the correction c0 = out - out1. Dealer traffic
  * per correlation: |out| ring elements to P0, plus a small request header.
+ *
+ * KINDS below is the registry of correlation kinds, one entry each: how to
+ * read its spec from a request, its input and output sizes, and how the
+ * dealer evaluates the output. The bilinear kinds come from
+ * src/mpc/bilinear-kinds.ts, whose entries the Beaver protocol uses too;
+ * the spec type is derived from the registry, so a new kind is one entry.
  */
-import { add, conv2d, conv2dOutputShape, matmul, mul, shrLogical, sub } from '../ring/index.js';
-import { shapeSize, type Shape } from '../ring/tensor.js';
+import { add, mul, shrLogical, sub } from '../ring/index.js';
+import type { Shape } from '../ring/tensor.js';
+import { shapeSize } from '../ring/tensor.js';
+import { BILINEAR_KINDS, type BilinearKind } from './bilinear-kinds.js';
+import { checkInt, MAX_CORRELATION_ELEMENTS, SpecFields } from './spec-fields.js';
 
-export type CorrelationSpec =
-  | { kind: 'mul'; n: number }
-  | { kind: 'square'; n: number }
-  | { kind: 'matmul'; m: number; n: number; k: number }
-  | { kind: 'conv2d'; xShape: number[]; wShape: number[]; stride: number; padding: number }
-  | { kind: 'trunc'; n: number; bits: number };
-
-export type CorrelationKind = CorrelationSpec['kind'];
+export { MAX_CORRELATION_ELEMENTS };
 
 /** One holder's shares: inputs in spec order, then the output. */
 export interface CorrelationShares {
@@ -25,8 +27,38 @@ export interface CorrelationShares {
   output: BigUint64Array;
 }
 
-/** Largest correlation the dealer accepts in one request (elements per tensor). */
-export const MAX_CORRELATION_ELEMENTS = 1 << 27;
+interface KindDef<S> {
+  /** The spec's fields (all but `kind`) from an untrusted request, checked. */
+  parse(fields: SpecFields): S;
+  /** Elements of each uniform input, drawn in this order as one buffer. */
+  inputSizes(spec: S): number[];
+  outputSize(spec: S): number;
+  /** The dealer's public function from the reconstructed inputs to the output. */
+  evaluate(spec: S, inputs: BigUint64Array[]): BigUint64Array;
+}
+
+function kind<S>(def: KindDef<S>): KindDef<S> {
+  return def;
+}
+
+/** A bilinear kind as a correlation: inputs (a, b) of the operands' sizes, output c = op(a, b). */
+function fromBilinear<S>(def: BilinearKind<S>): KindDef<S> {
+  return {
+    parse: (f) => def.parse(f),
+    inputSizes: (spec) => {
+      const op = def.bind(spec);
+      return [shapeSize(op.xShape), shapeSize(op.yShape)];
+    },
+    outputSize: (spec) => shapeSize(def.bind(spec).outShape),
+    evaluate: (spec, [a, b]) => def.bind(spec).apply(a!, b!),
+  };
+}
+
+type SpecOfBilinear<D> = D extends BilinearKind<infer S> ? S : never;
+
+function bilinearCorrelations<T extends Record<string, BilinearKind<unknown>>>(defs: T): { [K in keyof T]: KindDef<SpecOfBilinear<T[K]>> } {
+  return Object.fromEntries(Object.entries(defs).map(([name, def]) => [name, fromBilinear(def)])) as { [K in keyof T]: KindDef<SpecOfBilinear<T[K]>> };
+}
 
 /**
  * Elementwise products are exchanged in chunks so that computing, sending
@@ -62,47 +94,93 @@ function interleavedProduct(ab: BigUint64Array, n: number): BigUint64Array {
   return c;
 }
 
-function inputSizes(spec: CorrelationSpec): number[] {
-  switch (spec.kind) {
-    case 'mul':
-      return [2 * spec.n];
-    case 'square':
-    case 'trunc':
-      return [spec.n];
-    case 'matmul':
-      return [spec.m * spec.n, spec.n * spec.k];
-    case 'conv2d':
-      return [shapeSize(spec.xShape), shapeSize(spec.wShape)];
-  }
+/** Highest power a power tuple carries. */
+export const MAX_POWER_DEGREE = 16;
+
+export interface PowerSpec {
+  n: number;
+  /** Powers 1..degree of the base. */
+  degree: number;
+  /** The base is r >> shift (logical), r the uniform input: the opening x + r then also truncates x by shift bits (protocols/powers.ts). */
+  shift: number;
+}
+
+/** Tensors of n elements in a power tuple's output: the base itself unless it is the input (shift 0), then base^2..base^degree. */
+export function powerTupleOutputs({ degree, shift }: Pick<PowerSpec, 'degree' | 'shift'>): number {
+  return degree - 1 + (shift > 0 ? 1 : 0);
+}
+
+const KINDS = {
+  ...bilinearCorrelations(BILINEAR_KINDS),
+  /** Elementwise triple, (a, b) interleaved by chunk (above). */
+  mul: kind({
+    parse: (f: SpecFields) => ({ n: f.int('n') }),
+    inputSizes: ({ n }) => [2 * n],
+    outputSize: ({ n }) => n,
+    evaluate: ({ n }, [ab]) => interleavedProduct(ab!, n),
+  }),
+  /** (a, a^2): x^2 with one opening. */
+  square: kind({
+    parse: (f: SpecFields) => ({ n: f.int('n') }),
+    inputSizes: ({ n }) => [n],
+    outputSize: ({ n }) => n,
+    evaluate: (_, [a]) => mul(a!, a!),
+  }),
+  /** (r, r >> bits) for the dealer truncation (PROTOCOLS.md 3). */
+  trunc: kind({
+    parse: (f: SpecFields) => ({ n: f.int('n'), bits: f.int('bits', 1, 63) }),
+    inputSizes: ({ n }) => [n],
+    outputSize: ({ n }) => n,
+    evaluate: ({ bits }, [r]) => shrLogical(r!, bits),
+  }),
+  /**
+   * Power tuple (PROTOCOLS.md 6): r uniform and the powers of its base
+   * b = r >> shift, b^1 (only if shift > 0) .. b^degree, one after the other.
+   */
+  power: kind({
+    parse: (f: SpecFields): PowerSpec => ({ n: f.int('n'), degree: f.int('degree', 2, MAX_POWER_DEGREE), shift: f.int('shift', 0, 62) }),
+    inputSizes: ({ n }) => [n],
+    outputSize: (s) => s.n * powerTupleOutputs(s),
+    evaluate: (s, [r]) => {
+      const { n, degree, shift } = s;
+      const base = shift > 0 ? shrLogical(r!, shift) : r!;
+      const out = new BigUint64Array(n * powerTupleOutputs(s));
+      let at = 0;
+      if (shift > 0) {
+        out.set(base);
+        at = n;
+      }
+      let p = base;
+      for (let j = 2; j <= degree; j++) p = mul(p, base, out.subarray(at, (at += n)));
+      return out;
+    },
+  }),
+};
+
+type SpecOf<D> = D extends KindDef<infer S> ? S : never;
+export type CorrelationKind = keyof typeof KINDS;
+export type CorrelationSpec = { [K in CorrelationKind]: { kind: K } & SpecOf<(typeof KINDS)[K]> }[CorrelationKind];
+
+function defOf(spec: CorrelationSpec): KindDef<CorrelationSpec> {
+  // The entry that spec.kind names takes exactly this spec; TypeScript cannot follow that through the union.
+  return KINDS[spec.kind] as unknown as KindDef<CorrelationSpec>;
+}
+
+export function inputSizes(spec: CorrelationSpec): number[] {
+  return defOf(spec).inputSizes(spec);
 }
 
 export function outputSize(spec: CorrelationSpec): number {
-  switch (spec.kind) {
-    case 'mul':
-    case 'square':
-    case 'trunc':
-      return spec.n;
-    case 'matmul':
-      return spec.m * spec.k;
-    case 'conv2d':
-      return shapeSize(conv2dOutputShape(spec.xShape, spec.wShape, { stride: spec.stride, padding: spec.padding }));
-  }
+  return defOf(spec).outputSize(spec);
 }
 
-/** The public function from (reconstructed) inputs to the output. Dealer side. */
-function evaluate(spec: CorrelationSpec, v: BigUint64Array[]): BigUint64Array {
-  switch (spec.kind) {
-    case 'mul':
-      return interleavedProduct(v[0]!, spec.n);
-    case 'square':
-      return mul(v[0]!, v[0]!);
-    case 'matmul':
-      return matmul(v[0]!, v[1]!, spec.m, spec.n, spec.k);
-    case 'conv2d':
-      return conv2d(v[0]!, spec.xShape, v[1]!, spec.wShape, { stride: spec.stride, padding: spec.padding }).data;
-    case 'trunc':
-      return shrLogical(v[0]!, spec.bits);
-  }
+/** A holder's shares of b^1..b^degree from a power tuple (b^1 is the input itself when shift is 0). */
+export function powerTupleShares(spec: PowerSpec, shares: CorrelationShares): BigUint64Array[] {
+  const { n, degree, shift } = spec;
+  const out = shares.output;
+  const parts = shift > 0 ? [] : [shares.inputs[0]!];
+  for (let at = 0; parts.length < degree; at += n) parts.push(out.subarray(at, at + n));
+  return parts;
 }
 
 /** Something that yields uniform ring elements in a fixed order (a Prg). */
@@ -127,20 +205,8 @@ export function dealerCorrection(spec: CorrelationSpec, prg0: RingStream, prg1: 
   const s0 = drawHolderShares(spec, 0, prg0);
   const s1 = drawHolderShares(spec, 1, prg1);
   const inputs = s0.inputs.map((a0, i) => add(a0, s1.inputs[i]!, a0));
-  const out = evaluate(spec, inputs);
+  const out = defOf(spec).evaluate(spec, inputs);
   return sub(out, s1.output!, out);
-}
-
-function positiveInt(v: unknown, what: string, max = MAX_CORRELATION_ELEMENTS): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-    throw new RangeError(`correlation request: ${what} must be an integer in [1, ${max}], got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function shape4(v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || v.length !== 4) throw new RangeError(`correlation request: ${what} must be a 4-d shape, got ${JSON.stringify(v)}`);
-  return v.map((d, i) => positiveInt(d, `${what}[${i}]`, 1 << 20));
 }
 
 /**
@@ -150,33 +216,10 @@ function shape4(v: unknown, what: string): number[] {
 export function parseCorrelationSpec(raw: unknown): CorrelationSpec {
   if (typeof raw !== 'object' || raw === null) throw new TypeError('correlation request: not an object');
   const r = raw as Record<string, unknown>;
-  let spec: CorrelationSpec;
-  switch (r['kind']) {
-    case 'mul':
-    case 'square':
-      spec = { kind: r['kind'], n: positiveInt(r['n'], 'n') };
-      break;
-    case 'trunc':
-      spec = { kind: 'trunc', n: positiveInt(r['n'], 'n'), bits: positiveInt(r['bits'], 'bits', 63) };
-      break;
-    case 'matmul':
-      spec = { kind: 'matmul', m: positiveInt(r['m'], 'm'), n: positiveInt(r['n'], 'n'), k: positiveInt(r['k'], 'k') };
-      break;
-    case 'conv2d':
-      spec = {
-        kind: 'conv2d',
-        xShape: shape4(r['xShape'], 'xShape'),
-        wShape: shape4(r['wShape'], 'wShape'),
-        stride: positiveInt(r['stride'], 'stride', 64),
-        padding: typeof r['padding'] === 'number' && Number.isInteger(r['padding']) && r['padding'] >= 0 && r['padding'] <= 64
-          ? r['padding']
-          : (() => { throw new RangeError(`correlation request: padding must be an integer in [0, 64], got ${JSON.stringify(r['padding'])}`); })(),
-      };
-      break;
-    default:
-      throw new RangeError(`correlation request: unknown kind ${JSON.stringify(r['kind'])}`);
-  }
-  for (const n of [...inputSizes(spec), outputSize(spec)]) positiveInt(n, 'tensor size');
+  const name = r['kind'];
+  if (typeof name !== 'string' || !Object.hasOwn(KINDS, name)) throw new RangeError(`correlation request: unknown kind ${JSON.stringify(name)}`);
+  const spec = { kind: name, ...KINDS[name as CorrelationKind].parse(new SpecFields(r)) } as CorrelationSpec;
+  for (const n of [...inputSizes(spec), outputSize(spec)]) checkInt(n, 'tensor size');
   return spec;
 }
 

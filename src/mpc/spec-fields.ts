@@ -1,0 +1,42 @@
+/**
+ * Reading the fields of a correlation spec that arrived over the network:
+ * the dealer trusts nothing about it, so every field is checked here and
+ * a bad one is named in the error. Used by every entry of the correlation
+ * registry (src/mpc/correlations.ts, src/mpc/bilinear-kinds.ts).
+ */
+
+/** Largest correlation the dealer accepts in one request (elements per tensor). */
+export const MAX_CORRELATION_ELEMENTS = 1 << 27;
+/** Largest dimension of a tensor shape in a request. */
+const MAX_DIMENSION = 1 << 20;
+
+export class SpecFields {
+  constructor(private readonly raw: Readonly<Record<string, unknown>>) {}
+
+  /** An integer in [lo, hi]. */
+  int(name: string, lo = 1, hi = MAX_CORRELATION_ELEMENTS): number {
+    return checkInt(this.raw[name], name, lo, hi);
+  }
+
+  /** A shape of `rank` positive dimensions. */
+  shape(name: string, rank: number): number[] {
+    const v = this.raw[name];
+    if (!Array.isArray(v) || v.length !== rank) throw new RangeError(`correlation request: ${name} must be a ${rank}-d shape, got ${JSON.stringify(v)}`);
+    return v.map((d: unknown, i) => checkInt(d, `${name}[${i}]`, 1, MAX_DIMENSION));
+  }
+
+  /** An optional flag: absent or false is false. */
+  flag(name: string): boolean {
+    const v = this.raw[name];
+    if (v === undefined || v === false) return false;
+    if (v === true) return true;
+    throw new RangeError(`correlation request: ${name} must be true, false or absent, got ${JSON.stringify(v)}`);
+  }
+}
+
+export function checkInt(v: unknown, what: string, lo = 1, hi = MAX_CORRELATION_ELEMENTS): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new RangeError(`correlation request: ${what} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
