@@ -7,6 +7,7 @@ import { benchRelu } from './bench-relu.js';
 import { reluCheck } from './relu-check.js';
 import { infer } from './infer.js';
 import { nonlinearCheck } from './nonlinear-check.js';
+import { trainCheck } from './train-check.js';
 import { parseJob } from './types.js';
 
 export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
@@ -26,6 +27,8 @@ export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
       return concurrencyCheck(ctx, job);
     case 'nonlinear-check':
       return nonlinearCheck(ctx, job);
+    case 'train-check':
+      return trainCheck(ctx, job);
   }
 }
 

@@ -2,6 +2,7 @@
 import { ARITH_OPS, type ArithOp } from './arith-ops.js';
 import type { InferJob } from './infer.js';
 import { parseNonlinearCheckJob, type NonlinearCheckJob } from './nonlinear-check.js';
+import { parseTrainCheckJob, type TrainCheckJob } from './train-check.js';
 
 export interface BenchArithJob {
   kind: 'bench-arith';
@@ -68,7 +69,7 @@ export interface ConcurrencyCheckJob {
   matmulSize: number;
 }
 
-export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | InferJob | ConcurrencyCheckJob | NonlinearCheckJob;
+export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | InferJob | ConcurrencyCheckJob | NonlinearCheckJob | TrainCheckJob;
 
 function reluOp(o: Record<string, unknown>): ReluOp {
   const op = o['op'];
@@ -137,6 +138,8 @@ export function parseJob(raw: unknown): JobSpec {
       return parseInferJob(o);
     case 'nonlinear-check':
       return parseNonlinearCheckJob(o);
+    case 'train-check':
+      return parseTrainCheckJob(o);
     default:
       throw new TypeError(`job: unknown kind ${JSON.stringify(o['kind'])}`);
   }

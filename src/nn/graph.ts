@@ -7,6 +7,7 @@
  */
 import { conv2d, matmul, mul } from '../../protocols/beaver.js';
 import { appMaxPool } from '../../protocols/app-max.js';
+import { reluWithBit } from '../../protocols/drelu.js';
 import { maxPool2d, maxPoolGeometry } from '../../protocols/maxpool.js';
 import { avgPool2d } from '../../protocols/pooling.js';
 import { add, mulPublicScalar } from '../../protocols/linear.js';
@@ -17,6 +18,9 @@ import { Shared } from '../mpc/shared.js';
 import { activate, observeMaxPool, type Nonlinearity } from './nonlinearity.js';
 import { addPerChannel, expandPerChannel, flattenChannelsLast, pad2d, padShortcut } from './layers/tensor-ops.js';
 import type { LayerSpec, ModelSpec, Padding2d, Weights } from './spec.js';
+import { batchNormInference, batchNormTrainForward } from './train/batch-norm.js';
+import { powerChain, ppolyForward } from './train/ppoly.js';
+import type { Tape } from './train/tape.js';
 
 /** Shared parameters of one layer. */
 export interface LayerParams {
@@ -26,6 +30,11 @@ export interface LayerParams {
   shift?: Shared;
   /** PPoly: c_0 .. c_d, each [C] (or [1]). */
   coefficients?: Shared[];
+  /** Training batch norm: learnable gamma, beta and the moving statistics, each [C]. */
+  gamma?: Shared;
+  beta?: Shared;
+  movingMean?: Shared;
+  movingVariance?: Shared;
 }
 
 export type ModelParams = Map<string, LayerParams>;
@@ -53,6 +62,14 @@ export function shareParams(ctx: Context, spec: ModelSpec): ModelParams {
       case 'affine':
         params.set(l.name, { scale: owned(ctx, spec, l.name, l.scale, [l.channels]), shift: owned(ctx, spec, l.name, l.shift, [l.channels]) });
         break;
+      case 'batchnorm': {
+        const c = [l.channels];
+        params.set(l.name, {
+          gamma: owned(ctx, spec, l.name, l.gamma, c), beta: owned(ctx, spec, l.name, l.beta, c),
+          movingMean: owned(ctx, spec, l.name, l.movingMean, c), movingVariance: owned(ctx, spec, l.name, l.movingVariance, c),
+        });
+        break;
+      }
       case 'activation':
         if (l.activation.fn === 'ppoly') {
           const rows = l.activation.coefficients;
@@ -83,17 +100,27 @@ function needParams(params: ModelParams, l: LayerSpec): LayerParams {
   return p;
 }
 
-async function convLayer(ctx: Context, l: Extract<LayerSpec, { kind: 'conv2d' }>, x: Shared, p: LayerParams, nl: Nonlinearity): Promise<Shared> {
+/** Training keeps a linear layer's input; its activation must be a separate layer (the backward handles 'linear' only). */
+function keepInput(l: Extract<LayerSpec, { kind: 'conv2d' | 'dense' }>, x: Shared, tape: Tape | undefined): void {
+  if (!tape) return;
+  if (l.activation.fn !== 'linear' && l.activation.fn !== 'softmax') throw new Error(`layer ${l.name}: training needs its ${l.activation.fn} activation as a separate layer`);
+  tape.set(l.name, { kind: 'linear', x });
+}
+
+async function convLayer(ctx: Context, l: Extract<LayerSpec, { kind: 'conv2d' }>, x: Shared, p: LayerParams, nl: Nonlinearity, tape?: Tape): Promise<Shared> {
   if (l.stride[0] !== l.stride[1]) throw new Error(`layer ${l.name}: strides ${l.stride.join('x')} are not square (not supported)`);
   // Symmetric padding goes into the convolution; TensorFlow's asymmetric 'same' is an explicit local zero pad.
   const sym = symmetric(l.padding);
+  if (tape && !sym) throw new Error(`layer ${l.name}: training supports symmetric padding only (odd kernels with 'same', or 'valid')`);
+  keepInput(l, x, tape);
   const input = sym ? x : pad2d(x, l.padding);
   let y = await conv2d(ctx, input, p.weight!, { stride: l.stride[0], padding: sym ? l.padding.top : 0 });
   if (p.bias) y = addPerChannel(y, p.bias);
   return activate(ctx, y, l.activation, nl, l.name);
 }
 
-async function denseLayer(ctx: Context, l: Extract<LayerSpec, { kind: 'dense' }>, x: Shared, p: LayerParams, nl: Nonlinearity): Promise<Shared> {
+async function denseLayer(ctx: Context, l: Extract<LayerSpec, { kind: 'dense' }>, x: Shared, p: LayerParams, nl: Nonlinearity, tape?: Tape): Promise<Shared> {
+  keepInput(l, x, tape);
   let y = await matmul(ctx, x, p.weight!);
   if (p.bias) y = addPerChannel(y, p.bias);
   return activate(ctx, y, l.activation, nl, l.name);
@@ -131,20 +158,48 @@ function exactMaxPool(x: Shared, pool: [number, number], stride: [number, number
   return new Shared(out, geo.outShape, x.fracBits);
 }
 
-async function layerForward(ctx: Context, l: LayerSpec, inputs: Shared[], params: ModelParams, nl: Nonlinearity): Promise<Shared> {
+/** Training forms of the activations: PPoly keeps its powers, the ReLU its DReLU bit. */
+async function trainActivation(ctx: Context, l: Extract<LayerSpec, { kind: 'activation' }>, x: Shared, params: ModelParams, nl: Nonlinearity, tape: Tape): Promise<Shared> {
+  const fn = l.activation;
+  if (fn.fn === 'ppoly') {
+    const coefficients = needParams(params, l).coefficients!;
+    const powers = await powerChain(ctx, x, coefficients.length - 1);
+    tape.set(l.name, { kind: 'ppoly', powers });
+    return ppolyForward(ctx, powers, coefficients);
+  }
+  if (fn.fn === 'relu' && nl.kind === 'bicoptor') {
+    const { relu, bit } = await reluWithBit(ctx, x, { lx: nl.lx, skip: nl.skip });
+    tape.set(l.name, { kind: 'relu', bit });
+    return relu;
+  }
+  if (fn.fn === 'linear') return x;
+  throw new Error(`layer ${l.name}: no training form for activation ${fn.fn}${fn.fn === 'relu' ? ' (the ReLU trains with --relu bicoptor, 3 parties)' : ''}`);
+}
+
+async function layerForward(ctx: Context, l: LayerSpec, inputs: Shared[], params: ModelParams, nl: Nonlinearity, tape?: Tape): Promise<Shared> {
   const x = inputs[0]!;
+  if (tape && (l.kind === 'avgpool' || l.kind === 'flatten')) tape.set(l.name, { kind: 'reshape', inShape: [...x.shape] });
   switch (l.kind) {
     case 'input':
       return x;
     case 'conv2d':
-      return convLayer(ctx, l, x, needParams(params, l), nl);
+      return convLayer(ctx, l, x, needParams(params, l), nl, tape);
     case 'dense':
-      return denseLayer(ctx, l, x, needParams(params, l), nl);
+      return denseLayer(ctx, l, x, needParams(params, l), nl, tape);
+    case 'batchnorm': {
+      const p = needParams(params, l);
+      const bn = { gamma: p.gamma!, beta: p.beta!, movingMean: p.movingMean!, movingVariance: p.movingVariance! };
+      if (!tape) return batchNormInference(ctx, l, x, bn);
+      const { y, cache } = await batchNormTrainForward(ctx, l, x, bn, tape.batchNorm);
+      tape.set(l.name, cache);
+      return y;
+    }
     case 'affine': {
       const p = needParams(params, l);
       return addPerChannel(await mul(ctx, x, expandPerChannel(p.scale!, x.shape)), p.shift!);
     }
     case 'activation':
+      if (tape) return trainActivation(ctx, l, x, params, nl, tape);
       return activate(ctx, x, l.activation, nl, l.name, params.get(l.name)?.coefficients);
     case 'avgpool':
       if (l.pool[0] !== l.pool[1] || l.stride[0] !== l.stride[1] || l.padding.top + l.padding.bottom + l.padding.left + l.padding.right > 0) {
@@ -187,6 +242,8 @@ export async function forward(
   ctx: Context, spec: ModelSpec, params: ModelParams, x: Shared, nl: Nonlinearity,
   /** Called after each layer with its index and this party's round clock (for per-layer critical-path rounds). */
   onLayer?: (index: number, clock: number) => void,
+  /** Training: batch statistics in batch norm, and every layer keeps what its backward pass needs (src/nn/train/). */
+  tape?: Tape,
 ): Promise<Shared> {
   const lastUse = new Map<string, number>();
   spec.layers.forEach((l, i) => l.inputs.forEach((name) => lastUse.set(name, i)));
@@ -197,7 +254,7 @@ export async function forward(
       if (!v) throw new Error(`layer ${l.name}: input ${name} has no value (graph order)`);
       return v;
     });
-    const y = await ctx.section(l.name, (c) => layerForward(c, l, inputs, params, nl));
+    const y = await ctx.section(l.name, (c) => layerForward(c, l, inputs, params, nl, tape));
     onLayer?.(i, ctx.rounds);
     values.set(l.name, y);
     for (const name of l.inputs) if (lastUse.get(name) === i && name !== spec.output) values.delete(name);

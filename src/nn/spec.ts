@@ -71,6 +71,25 @@ export type LayerSpec =
     })
   /** Batch norm from running statistics, where it could not be folded into a linear layer: y = x * scale + shift per channel. */
   | (Base & { kind: 'affine'; channels: number; scale: Weights; shift: Weights })
+  /**
+   * Batch norm in training form (MPC training, PROTOCOLS.md 5): batch
+   * statistics while training, the moving ones at inference. Learnable
+   * gamma and beta [C]; moving mean and variance [C] updated as tfjs does
+   * (m <- m - (m - batch) (1 - momentum), biased batch variance).
+   * `varianceRange` is the public bound on var + epsilon that the inverse
+   * square root needs in 2PC (3PC may normalise privately).
+   */
+  | (Base & {
+      kind: 'batchnorm';
+      channels: number;
+      gamma: Weights;
+      beta: Weights;
+      movingMean: Weights;
+      movingVariance: Weights;
+      epsilon: number;
+      momentum: number;
+      varianceRange: { min: number; max: number };
+    })
   | (Base & { kind: 'activation'; activation: ActivationFn })
   | (Base & { kind: 'avgpool' | 'maxpool'; pool: [number, number]; stride: [number, number]; padding: Padding2d })
   | (Base & { kind: 'global-avgpool' })

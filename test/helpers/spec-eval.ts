@@ -86,6 +86,14 @@ function layer(l: LayerSpec, ins: Float64Array[], inShapes: number[][]): Float64
       const per = x.length / l.channels;
       return x.map((v, i) => v * l.scale![Math.floor(i / per)]! + l.shift![Math.floor(i / per)]!);
     }
+    case 'batchnorm': {
+      // Inference form: the moving statistics.
+      const per = x.length / l.channels;
+      return x.map((v, i) => {
+        const ch = Math.floor(i / per);
+        return ((v - l.movingMean![ch]!) * l.gamma![ch]!) / Math.sqrt(l.movingVariance![ch]! + l.epsilon) + l.beta![ch]!;
+      });
+    }
     case 'activation':
       return activate(x, l.activation, l.outShape);
     case 'avgpool':
