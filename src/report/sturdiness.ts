@@ -31,8 +31,10 @@ export interface SturdinessReport {
   config: GridConfig;
   cells: CellResult[];
   failed: { id: string; error: string }[];
-  /** Wall seconds of the run that wrote this report, and the sum over the cells' own runs. */
+  /** Wall seconds of the run that wrote this report (the cells' own times are in cells[].seconds). */
   seconds: number;
+  /** Cells this run found finished by an earlier run. */
+  resumed: string[];
   findings: Finding[];
 }
 
@@ -127,7 +129,8 @@ function verdictOfDiffs(claim: string, d: number[], evidence: string[], what: st
   const mean = d.reduce((a, b) => a + b, 0) / d.length;
   const pos = d.filter((x) => x * 100 > NOISE_POINTS).length;
   const neg = d.filter((x) => x * 100 < -NOISE_POINTS).length;
-  const verdict: Finding['verdict'] = pos > d.length / 2 && mean > 0 ? 'reproduces' : neg > d.length / 2 && mean < 0 ? 'does not reproduce' : pos === 0 && neg === 0 ? 'does not reproduce' : 'mixed';
+  // no pair agreeing beyond noise is a failure to reproduce, whatever the disagreements
+  const verdict: Finding['verdict'] = pos > d.length / 2 && mean > 0 ? 'reproduces' : pos === 0 || (neg > d.length / 2 && mean < 0) ? 'does not reproduce' : 'mixed';
   const summary = `${pos} of ${d.length} pairs agree by more than ${NOISE_POINTS} points, ${neg} disagree; mean ${(mean * 100).toFixed(2)} (${what})`;
   return { claim, verdict, evidence: `${summary}. ${evidence.join('; ')}` };
 }
@@ -169,7 +172,7 @@ export function sturdinessMarkdown(r: SturdinessReport): string {
   lines.push('## Training', '');
   lines.push(markdownTable(['cell', 'epochs', 'train images', 'final train loss', 'test accuracy %', 'train s', 'img/s', 'backend'],
     cells.map((x) => [label(x), x.train.epochs, x.train.trainImages, x.train.finalTrainLoss.toFixed(4), pct(x.train.testAccuracy), x.train.seconds.toFixed(0), x.train.imagesPerSecond.toFixed(0), x.backend])));
-  lines.push(`Wall time of this run: ${(r.seconds / 60).toFixed(1)} min; cells' own processes: ${(cells.reduce((s, x) => s + x.seconds, 0) / 60).toFixed(1)} min in all.`, '');
+  lines.push(`Cells' own processes: ${(cells.reduce((s, x) => s + x.seconds, 0) / 60).toFixed(1)} min in all (training ${(cells.reduce((s, x) => s + x.train.seconds, 0) / 60).toFixed(1)} min); this report's run: ${(r.seconds / 60).toFixed(1)} min${r.resumed.length ? `, ${r.resumed.length} cells finished by an earlier run of the same command` : ''}.`, '');
   lines.push('## The seed\'s findings, checked', '');
   lines.push(`Differences under ${NOISE_POINTS} accuracy points count as noise (one image of ${cells[0]?.n ?? '?'} is ${cells[0] ? (100 / cells[0].n).toFixed(2) : '?'} points).`, '');
   for (const f of r.findings) lines.push(`- **${f.claim}**: ${f.verdict}. ${f.evidence}`);
@@ -196,7 +199,7 @@ async function panelsSvg(r: SturdinessReport, x: 'alpha' | 'lx'): Promise<string
   return stackedChartsSvg(charts, xs);
 }
 
-export function sturdinessReport(run: { config: GridConfig; results: CellResult[]; failed: { id: string; error: string }[]; seconds: number }, command: string): SturdinessReport {
+export function sturdinessReport(run: { config: GridConfig; results: CellResult[]; failed: { id: string; error: string }[]; seconds: number; resumed?: string[] }, command: string): SturdinessReport {
   return {
     command,
     date: new Date().toISOString(),
@@ -206,6 +209,7 @@ export function sturdinessReport(run: { config: GridConfig; results: CellResult[
     cells: run.results,
     failed: run.failed,
     seconds: run.seconds,
+    resumed: run.resumed ?? [],
     findings: sturdinessFindings(run.results, run.config),
   };
 }
