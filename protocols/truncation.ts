@@ -35,6 +35,22 @@ export function truncLocalShare(share: BigUint64Array, holder: 0 | 1, bits: numb
   return holder === 0 ? shrArith(share, bits, out) : shrArithCeil(share, bits, out);
 }
 
+/**
+ * Arithmetic shift by `bits` rounding to nearest, ties to even (a new
+ * array). Ties are common, not rare: dividing by a power of two (average
+ * pooling's 1/4) leaves exact halves, and half-up would bias them.
+ */
+function shrArithNearestEven(x: BigUint64Array, bits: number): BigUint64Array {
+  const out = shrArith(x, bits);
+  const mask = (1n << BigInt(bits)) - 1n;
+  const half = 1n << BigInt(bits - 1);
+  for (let i = 0; i < x.length; i++) {
+    const rem = x[i]! & mask;
+    if (rem > half || (rem === half && (out[i]! & 1n) === 1n)) out[i] = out[i]! + 1n; // typed-array stores wrap mod 2^64
+  }
+  return out;
+}
+
 /** Truncate by `bits` (default: the context's f). The result has x.fracBits - bits fractional bits. */
 export function truncate(ctx: Context, x: Shared, bits = ctx.fracBits, opts: TruncateOptions = {}): Promise<Shared> {
   return ctx.call('truncate', (c) => truncateProtocol(c, x, bits, opts));
@@ -44,6 +60,7 @@ async function truncateProtocol(c: Context, x: Shared, bits: number, opts: Trunc
   checkBits(x, bits);
   if (bits === 0) return x;
   const fracBits = x.fracBits - bits;
+  if (c.isPlain && c.plainRounding === 'nearest') return x.with(shrArithNearestEven(x.share, bits), fracBits);
   if (c.isPlain || x.size === 0) return x.with(shrArith(x.share, bits), fracBits);
   if (c.isHelper) return Shared.placeholder(x.shape, fracBits);
   const holder = c.holderId;

@@ -132,6 +132,20 @@ describe('activations', () => {
     expect(() => parseActivation('tanh')).toThrow(/unknown activation/);
   });
 
+  it('a bare ppoly is the seed\'s best start: the least-squares cubic of Leaky ReLU (0.01) on N(0, 1.2^2)', () => {
+    const a = parseActivation('ppoly');
+    expect(a.kind === 'ppoly' && !a.perChannel).toBe(true);
+    const c = (a as { coefficients: number[] }).coefficients;
+    expect(c.length).toBe(4);
+    // Measured: 0.2314, 0.4953, 0.1685, 0.0026 (about 0.5 x + a parabola lifting the negative side).
+    expect(c.map((v) => +v.toFixed(3))).toEqual([0.231, 0.495, 0.168, 0.003]);
+    expect(parseActivation('ppoly:channel')).toEqual({ ...a, perChannel: true });
+    const d5 = parseActivation('ppoly:d5:channel');
+    expect(d5.kind === 'ppoly' && d5.perChannel && d5.coefficients.length === 6).toBe(true);
+    expect(() => parseActivation('ppoly:d0')).toThrow(/degree/);
+    expect(() => parseActivation('ppoly:channel:x')).toThrow(/unknown option/);
+  });
+
   it('models with NGNV, PPoly and option-A shortcuts save and load with identical predictions', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mpcnet-model-'));
     for (const [name, a] of [['resnet8', parseNgnv('0.3,0.05,sign')], ['cnn', parseActivation('ppoly:0,0.5,0.1:channel')]] as const) {

@@ -5,7 +5,9 @@
  * measurably once |x| nears 2^64.
  */
 import { describe, expect, it } from 'vitest';
-import { truncLocalShare, truncMaskedShare } from '../protocols/truncation.js';
+import { truncate, truncLocalShare, truncMaskedShare } from '../protocols/truncation.js';
+import { Context } from '../src/mpc/context.js';
+import { Shared } from '../src/mpc/shared.js';
 import { Prg } from '../src/ring/prg.js';
 
 const D = 16;
@@ -98,5 +100,17 @@ describe.each([
       const p = 2 ** (bits - 64);
       expect(Math.abs(failures - n * p), `|x| = 2^${bits}: ${failures} failures`).toBeLessThan(5 * Math.sqrt(n * p) + 1);
     }
+  });
+});
+
+describe('plaintext-context rounding', () => {
+  // Values in units of 2^-2, truncated by 2 bits: -1.5, -0.5, 0.5, 1.5, 2.5 are ties; 0.75 and -0.25 are not.
+  const raw = [-6n, -2n, 2n, 6n, 10n, 3n, -1n];
+  const x = new Shared(BigUint64Array.from(raw, (v) => BigInt.asUintN(64, v)), [raw.length], 2);
+  const signed = (s: Shared): bigint[] => Array.from(s.share, (v) => BigInt.asIntN(64, v));
+
+  it("'floor' (default) floors; 'nearest' rounds ties to even, so exact halves carry no bias", async () => {
+    expect(signed(await truncate(Context.plain({ fracBits: 2 }), x, 2))).toEqual([-2n, -1n, 0n, 1n, 2n, 0n, -1n]);
+    expect(signed(await truncate(Context.plain({ fracBits: 2, plainRounding: 'nearest' }), x, 2))).toEqual([-2n, 0n, 0n, 2n, 2n, 1n, 0n]);
   });
 });

@@ -1,4 +1,7 @@
-/** `mpcnet train`: train a plaintext backbone with tfjs and save it with its manifest. */
+/**
+ * `mpcnet train`: train a plaintext backbone with tfjs and save it with its
+ * manifest; with --mpc, the seed CNN under secret sharing (src/cli/train-mpc.ts).
+ */
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadDataset } from '../data/index.js';
@@ -9,9 +12,12 @@ import { MIXUP_ALPHA } from '../plain/mixup.js';
 import { checkModelName, modelDefaults } from '../plain/models/index.js';
 import { runJobs } from '../plain/parallel.js';
 import { defaultLrSteps } from '../plain/sgd.js';
-import { train } from '../plain/train.js';
+import { checkSettings, train } from '../plain/train.js';
+import { checkMpcFlags, trainMpcRun, type TrainMpcArgs, type TrainMpcReport } from './train-mpc.js';
 
-interface Args {
+/** The --mpc flags are optional: other callers (demo, bench) train in plaintext. */
+interface Args extends Partial<TrainMpcArgs> {
+  mpc?: boolean;
   model: string;
   dataset: string;
   epochs: number;
@@ -62,15 +68,20 @@ function parseSteps(text: string | undefined, epochs: number): number[] {
   });
 }
 
-export async function trainFromArgs(a: Omit<Args, 'json'>, log: (line: string) => void, progress: boolean): Promise<TrainReport> {
-  checkModelName(a.model);
-  const activation = a.ngnv !== undefined ? parseNgnv(a.ngnv) : parseActivation(a.act);
-  if (a.ngnv !== undefined && a.act !== 'relu') throw new Error('--ngnv perturbs ReLU: it cannot be combined with --act other than relu');
-  const backend = await selectBackend(a.backend);
-  log(`backend: ${describeBackend(backend)}`);
-  const dataset = loadDataset(a.dataset, { limitTrain: a.limitTrain, limitTest: a.limitTest });
+/** The MPC-only flags, when given without --mpc. */
+function mpcOnly(a: Partial<Args>): string[] {
+  const given: string[] = [];
+  if (a.parties !== undefined) given.push('--parties');
+  if (a.emulate) given.push('--emulate');
+  if (a.revealLoss) given.push('--reveal-loss');
+  if (a.checkpointEvery) given.push('--checkpoint-every');
+  if (a.stopAfterSteps !== undefined) given.push('--stop-after-steps');
+  return given;
+}
+
+function trainSettings(a: Omit<Args, 'json'>, activation: ActivationSpec): TrainSettings {
   const defaults = modelDefaults(a.model);
-  const settings: TrainSettings = {
+  return {
     model: a.model,
     activation,
     epochs: a.epochs,
@@ -84,6 +95,34 @@ export async function trainFromArgs(a: Omit<Args, 'json'>, log: (line: string) =
     mixupAlpha: a.mixupAlpha,
     seed: a.seed,
   };
+}
+
+/** `train --mpc`: the seed CNN trained under secret sharing (src/cli/train-mpc.ts). */
+export async function trainMpcFromArgs(a: Omit<Args, 'json'>, log: (line: string) => void, progress: boolean): Promise<TrainMpcReport> {
+  checkModelName(a.model);
+  const activation = parseActivation(a.act);
+  const m: TrainMpcArgs = {
+    parties: a.parties ?? 2, emulate: a.emulate ?? false, bn: a.bn ?? true, fracBits: a.fracBits ?? 16, logitSpread: a.logitSpread ?? 8,
+    bnVarRange: a.bnVarRange ?? '0.25,16', checkpointEvery: a.checkpointEvery ?? 0, revealLoss: a.revealLoss ?? false,
+    ...(a.stopAfterSteps !== undefined ? { stopAfterSteps: a.stopAfterSteps } : {}),
+  };
+  checkMpcFlags({ model: a.model, act: activation, mixup: a.mixup, ngnv: a.ngnv, seeds: a.seeds, bn: m.bn, parties: m.parties });
+  const settings = trainSettings(a, activation);
+  checkSettings(settings);
+  return trainMpcRun({ settings, dataset: a.dataset, limitTrain: a.limitTrain, limitTest: a.limitTest, out: a.out, resume: a.resume, stopAfter: a.stopAfter },
+    m, log, progress);
+}
+
+export async function trainFromArgs(a: Omit<Args, 'json'>, log: (line: string) => void, progress: boolean): Promise<TrainReport> {
+  checkModelName(a.model);
+  const extra = mpcOnly(a);
+  if (extra.length) throw new Error(`${extra.join(', ')} ${extra.length > 1 ? 'need' : 'needs'} --mpc`);
+  const activation = a.ngnv !== undefined ? parseNgnv(a.ngnv) : parseActivation(a.act);
+  if (a.ngnv !== undefined && a.act !== 'relu') throw new Error('--ngnv perturbs ReLU: it cannot be combined with --act other than relu');
+  const backend = await selectBackend(a.backend);
+  log(`backend: ${describeBackend(backend)}`);
+  const dataset = loadDataset(a.dataset, { limitTrain: a.limitTrain, limitTest: a.limitTest });
+  const settings = trainSettings(a, activation);
   const out = a.out ?? path.join('out', `${a.model}-${dataset.kind}`);
   log(`${a.model} on ${dataset.spec} (${dataset.train.count} train, ${dataset.test.count} test, ${dataset.height}x${dataset.width}x${dataset.channels}), ` +
     `${describeActivation(activation)}, ${a.epochs} epochs, batch ${settings.batchSize}, lr ${settings.lr} x${a.lrGamma} at [${settings.lrSteps.join(', ')}], ` +
@@ -151,13 +190,13 @@ export async function trainSeeds(a: Omit<Args, 'json'>, log: (line: string) => v
 
 export const trainCommand: CommandModule<object, Args> = {
   command: 'train',
-  describe: 'Train a plaintext backbone (tfjs) and save model.json, weights.bin and manifest.json',
+  describe: 'Train a backbone (tfjs; with --mpc the seed CNN under secret sharing) and save model.json, weights.bin and manifest.json',
   builder: (y: Argv) =>
     y
       .option('model', { type: 'string', demandOption: true, describe: 'cnn | resnet20 | resnet32 | resnet44 | resnet56 | vgg' })
       .option('dataset', { type: 'string', default: 'mnist', describe: 'mnist (embedded) | idx:DIR | cifar10:DIR' })
       .option('epochs', { type: 'number', demandOption: true, describe: 'training epochs' })
-      .option('batch-size', { type: 'number', describe: 'default: 32 for cnn, 128 for the others' })
+      .option('batch-size', { type: 'number', alias: 'batch', describe: 'default: 32 for cnn, 128 for the others' })
       .option('lr', { type: 'number', describe: 'initial learning rate; default: 0.02 for cnn, 0.1 (the seed\'s) for the others' })
       .option('lr-steps', { type: 'string', describe: 'epochs (0-based) where the rate is multiplied by --lr-gamma; default: 50% and 75% of --epochs' })
       .option('lr-gamma', { type: 'number', default: 0.1 })
@@ -166,7 +205,7 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('mixup', { type: 'boolean', default: false, describe: 'Mixup with lambda ~ Beta(alpha, alpha)' })
       .option('mixup-alpha', { type: 'number', default: MIXUP_ALPHA })
       .option('ngnv', { type: 'string', describe: 'NGNV-ReLU in training: r,lambda[,sign] (e.g. 0.3,0.05)' })
-      .option('act', { type: 'string', default: 'relu', describe: 'relu | leaky[:alpha] | poly:c0,c1,.. | ppoly:c0,c1,..[:channel]' })
+      .option('act', { type: 'string', default: 'relu', describe: 'relu | leaky[:alpha] | poly:c0,c1,.. | ppoly[:dD][:channel] (least-squares Leaky ReLU fit on N(0, 1.2^2), degree D, default 3) | ppoly:c0,c1,..[:channel]' })
       .option('seed', { type: 'number', default: 1 })
       .option('out', { type: 'string', describe: 'output directory (default out/MODEL-DATASET)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from the checkpoint in --out' })
@@ -177,9 +216,26 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('seeds', { type: 'string', describe: 'train once per seed (comma-separated), each in its own process, into OUT/seed-S' })
       .option('jobs', { type: 'number', describe: 'with --seeds: processes at a time (default: one per core)' })
       .option('progress', { type: 'boolean', default: true, describe: 'progress bar on stderr when it is a terminal' })
-      .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout' }) as unknown as Argv<Args>,
+      .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout' })
+      .option('mpc', { type: 'boolean', default: false, describe: 'train under secret sharing in party processes: P1 shares the data, P0 the weights and gets the model' })
+      .option('parties', { type: 'number', describe: '--mpc: 2 (P2 only deals) or 3 (P2 online helper); default 2' })
+      .option('bn', { type: 'boolean', default: true, describe: '--mpc: batch norm (the seed CNN always has it)' })
+      .option('emulate', { type: 'boolean', default: false, describe: '--mpc: run the same job in the plaintext (fixed-point) context' })
+      .option('reveal-loss', { type: 'boolean', default: false, describe: '--mpc: reveal each batch\'s loss to the data owner (P1) for the progress bar' })
+      .option('checkpoint-every', { type: 'number', default: 0, describe: '--mpc: also checkpoint every K batches (each party its own shares)' })
+      .option('stop-after-steps', { type: 'number', describe: '--mpc: stop after this many batches in this run (checkpoint kept for --resume)' })
+      .option('frac-bits', { type: 'number', default: 16, describe: '--mpc: fixed-point fractional bits f' })
+      .option('logit-spread', { type: 'number', default: 8, describe: '--mpc --parties 2: public bound on max - min of a row of logits (softmax mean shift; exp(-spread) must stay well above 2^-f: 8 at f = 16). 3 parties subtract the row max instead' })
+      .option('bn-var-range', { type: 'string', default: '0.25,16', describe: '--mpc: public range min,max of a channel\'s batch variance + eps (rsqrt; wider ranges need more Newton steps than f allows)' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     const log = (line: string): void => void process.stderr.write(`${line}\n`);
+    if (argv.mpc) {
+      const m = await trainMpcFromArgs(argv, log, !argv.json && argv.progress);
+      if (argv.json) process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+      else process.stdout.write(m.complete ? `trained under MPC (${m.parties} parties): test accuracy ${((m.testAccuracy ?? 0) * 100).toFixed(2)}% of ${m.testCount}, ${m.seconds.toFixed(1)} s; saved in ${m.out}\n`
+        : `stopped after epoch ${m.epochsDone} (resume with --resume)\n`);
+      return;
+    }
     if (argv.seeds !== undefined) {
       const s = await trainSeeds(argv, log);
       if (argv.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');

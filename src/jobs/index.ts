@@ -8,6 +8,7 @@ import { reluCheck } from './relu-check.js';
 import { infer } from './infer.js';
 import { nonlinearCheck } from './nonlinear-check.js';
 import { trainCheck } from './train-check.js';
+import { trainMpc } from './train-mpc.js';
 import { parseJob } from './types.js';
 
 export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
@@ -29,6 +30,8 @@ export async function runJob(ctx: Context, raw: unknown): Promise<unknown> {
       return nonlinearCheck(ctx, job);
     case 'train-check':
       return trainCheck(ctx, job);
+    case 'train-mpc':
+      return trainMpc(ctx, job);
   }
 }
 

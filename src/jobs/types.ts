@@ -3,6 +3,7 @@ import { ARITH_OPS, type ArithOp } from './arith-ops.js';
 import type { InferJob } from './infer.js';
 import { parseNonlinearCheckJob, type NonlinearCheckJob } from './nonlinear-check.js';
 import { parseTrainCheckJob, type TrainCheckJob } from './train-check.js';
+import { parseTrainMpcJob, type TrainMpcJob } from './train-mpc.js';
 
 export interface BenchArithJob {
   kind: 'bench-arith';
@@ -69,7 +70,7 @@ export interface ConcurrencyCheckJob {
   matmulSize: number;
 }
 
-export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | InferJob | ConcurrencyCheckJob | NonlinearCheckJob | TrainCheckJob;
+export type JobSpec = BenchArithJob | ProtocolCheckJob | ReluCheckJob | BenchReluJob | InferJob | ConcurrencyCheckJob | NonlinearCheckJob | TrainCheckJob | TrainMpcJob;
 
 function reluOp(o: Record<string, unknown>): ReluOp {
   const op = o['op'];
@@ -140,6 +141,8 @@ export function parseJob(raw: unknown): JobSpec {
       return parseNonlinearCheckJob(o);
     case 'train-check':
       return parseTrainCheckJob(o);
+    case 'train-mpc':
+      return parseTrainMpcJob(o);
     default:
       throw new TypeError(`job: unknown kind ${JSON.stringify(o['kind'])}`);
   }

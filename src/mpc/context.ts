@@ -65,6 +65,14 @@ export interface ContextOptions {
   fracBits?: number;
   truncation?: TruncationMode;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Plaintext context only: how a truncation rounds. 'floor' (default) is
+   * exact and repeatable; 'nearest' has no systematic bias, like the
+   * holders' local truncation, whose rounding errors average out: a
+   * gradient summed over 10^4 floored values drifts by 10^4 / 2 ulp, so
+   * training emulation (`train --mpc --emulate`) uses 'nearest'.
+   */
+  plainRounding?: 'floor' | 'nearest';
 }
 
 /** What all calls of one party share. */
@@ -77,6 +85,7 @@ interface PartyState {
   dealer: DealerClient | null;
   seeds: SeedBook | null;
   progressSink: ((event: ProgressEvent) => void) | undefined;
+  plainRounding: 'floor' | 'nearest';
   sections: Map<string, ProfileEntry>;
   /** P2: calls finished since it last yielded to the event loop. */
   quietCalls: number;
@@ -117,7 +126,7 @@ export class Context {
     const fracBits = checkSessionFracBits(opts.fracBits ?? DEFAULT_FRAC_BITS, 'fracBits');
     return new Context({
       mode, id, fracBits, truncation: opts.truncation ?? 'local', mesh, dealer, seeds,
-      progressSink: opts.onProgress, sections: new Map(), quietCalls: 0,
+      progressSink: opts.onProgress, plainRounding: opts.plainRounding ?? 'floor', sections: new Map(), quietCalls: 0,
     }, '', null);
   }
 
@@ -153,6 +162,11 @@ export class Context {
 
   get isPlain(): boolean {
     return this.party.mode === 'plain';
+  }
+
+  /** See ContextOptions.plainRounding. */
+  get plainRounding(): 'floor' | 'nearest' {
+    return this.party.plainRounding;
   }
 
   /** P2 (never in the plaintext context). */

@@ -17,7 +17,7 @@ import { add, addPublicScalar, mulPublicScalar, sub } from '../../protocols/line
 import { decode } from '../ring/fixed.js';
 import { truncate } from '../../protocols/truncation.js';
 import type { Context } from '../mpc/context.js';
-import type { Shared } from '../mpc/shared.js';
+import { Shared } from '../mpc/shared.js';
 import { expandPerChannel } from './layers/tensor-ops.js';
 import type { ActivationFn } from './spec.js';
 
@@ -121,8 +121,8 @@ export async function sharedPolynomial(ctx: Context, x: Shared, coefficients: Sh
 
 function repeat(c: Shared, n: number): Shared {
   if (!c.held) return c.reshape([n]);
-  const out = new BigUint64Array(n).fill(c.share[0]!);
-  return c.with(out).reshape([n]);
+  // A new Shared: with() would check the n values against the old shape [1].
+  return new Shared(new BigUint64Array(n).fill(c.share[0]!), [n], c.fracBits);
 }
 
 /** One activation of the model under the run's nonlinearity. PPoly coefficients come from the shared weights. */

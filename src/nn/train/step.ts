@@ -88,8 +88,12 @@ export interface Batch {
   y: Shared;
 }
 
-/** Gradients of one batch (forward, loss gradient, backward), and the tape's moving statistics applied to params. */
-export async function computeGradients(ctx: Context, spec: ModelSpec, params: ModelParams, batch: Batch, opts: Omit<TrainStepOptions, keyof SgdSettings>): Promise<{ grads: ModelGrads; params: ModelParams }> {
+/**
+ * Gradients of one batch (forward, loss gradient, backward), and the tape's
+ * moving statistics applied to params; dOut is the logits' gradient
+ * (softmax - y) / N, from which a trainer may reveal the loss to the data owner.
+ */
+export async function computeGradients(ctx: Context, spec: ModelSpec, params: ModelParams, batch: Batch, opts: Omit<TrainStepOptions, keyof SgdSettings>): Promise<{ grads: ModelGrads; params: ModelParams; dOut: Shared }> {
   chainLayers(spec);
   const tape = new Tape(opts.batchNorm);
   const logits = await forward(ctx, spec, params, batch.x, opts.nl, undefined, tape);
@@ -99,7 +103,7 @@ export async function computeGradients(ctx: Context, spec: ModelSpec, params: Mo
   for (const [name, cache] of tape.caches) {
     if (cache.kind === 'batchnorm') next.set(name, { ...params.get(name)!, movingMean: cache.movingMean, movingVariance: cache.movingVariance });
   }
-  return { grads, params: next };
+  return { grads, params: next, dOut };
 }
 
 /** One SGD step on a shared batch: the new state. */

@@ -3,6 +3,7 @@
  * takes an ActivationSpec and calls makeActivation once per activation site.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fit } from '../../approx/fits.js';
 import { checkNgnvParams, NgnvRelu, type NgnvParams } from './ngnv.js';
 import { checkCoefficients, PolynomialActivation, PPoly } from './polynomial.js';
 
@@ -54,9 +55,23 @@ function numbers(list: string, what: string): number[] {
   return out;
 }
 
+/** Leaky ReLU slope of the seed's best PPoly initialisation (the approximation library's default). */
+export const SEED_PPOLY_SLOPE = 0.01;
+
 /**
- * CLI form: relu | leaky[:alpha] | poly:c0,c1,... | ppoly:c0,c1,...[:channel]
- * (power-basis coefficients, c0 first).
+ * The seed's best PPoly initialisation (mpc-cnn-batchnorm-ppoly.txt 4.4):
+ * the least-squares fit of Leaky ReLU (slope 0.01) on samples from
+ * N(0, 1.2^2), power basis, c0 first. Seeded samples: always the same fit.
+ */
+export function seedPPolyCoefficients(degree = 3): number[] {
+  return fit('leaky-relu', { method: 'lstsq', degree, sampling: 'normal', mu: 0, sigma: 1.2, slope: SEED_PPOLY_SLOPE }).coefficients;
+}
+
+/**
+ * CLI form: relu | leaky[:alpha] | poly:c0,c1,... | ppoly[:channel] |
+ * ppoly:dD[:channel] | ppoly:c0,c1,...[:channel] (power-basis coefficients,
+ * c0 first; a bare ppoly is seedPPolyCoefficients(3), ppoly:dD the same fit
+ * of degree D).
  */
 export function parseActivation(text: string): ActivationSpec {
   const [kind, arg, extra] = text.split(':');
@@ -64,10 +79,16 @@ export function parseActivation(text: string): ActivationSpec {
   if (kind === 'relu' && arg === undefined) a = { kind: 'relu' };
   else if (kind === 'leaky' || kind === 'leaky-relu') a = { kind: 'leaky-relu', alpha: arg === undefined ? 0.01 : Number(arg) };
   else if ((kind === 'poly' || kind === 'polynomial') && arg) a = { kind: 'polynomial', coefficients: numbers(arg, '--act poly') };
-  else if (kind === 'ppoly' && arg) {
-    if (extra !== undefined && extra !== 'channel') throw new Error(`--act ppoly: unknown option "${extra}" (only :channel)`);
-    a = { kind: 'ppoly', coefficients: numbers(arg, '--act ppoly'), perChannel: extra === 'channel' };
-  } else throw new Error(`unknown activation "${text}": use relu, leaky[:alpha], poly:c0,c1,..., ppoly:c0,c1,...[:channel]`);
+  else if (kind === 'ppoly') {
+    // ppoly, ppoly:channel, ppoly:dD[:channel], ppoly:c0,..[:channel]
+    const bare = arg === undefined || arg === 'channel';
+    const option = bare ? (extra ?? arg) : extra;
+    if ((option !== undefined && option !== 'channel') || (bare && extra !== undefined) || text.split(':').length > 3) throw new Error(`--act ppoly: unknown option "${option}" (only :channel)`);
+    const degree = arg !== undefined ? /^d(\d+)$/.exec(arg) : null;
+    if (degree && !(Number(degree[1]) >= 1 && Number(degree[1]) <= 12)) throw new Error(`--act ppoly:${arg}: degree must be 1..12`);
+    const coefficients = bare ? seedPPolyCoefficients(3) : degree ? seedPPolyCoefficients(Number(degree[1])) : numbers(arg!, '--act ppoly');
+    a = { kind: 'ppoly', coefficients, perChannel: option === 'channel' };
+  } else throw new Error(`unknown activation "${text}": use relu, leaky[:alpha], poly:c0,c1,..., ppoly[:dD][:channel], ppoly:c0,c1,...[:channel]`);
   checkActivation(a);
   return a;
 }

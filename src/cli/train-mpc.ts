@@ -1,0 +1,223 @@
+/**
+ * `mpcnet train --mpc`: launcher side. Checks every flag before any process
+ * starts, builds the 'train-mpc' job (src/jobs/train-mpc.ts), runs it in
+ * real party processes through the shared launcher (or, with --emulate, in
+ * the plaintext context), shows a progress bar per batch, and finally
+ * measures the saved model's test accuracy into its manifest. The launcher
+ * stands for both owners on this machine: it reads the data set's public
+ * facts (size, shape, input normalisation) and, after training, the model
+ * P0 saved, as `mpcnet eval` would.
+ */
+import cliProgress from 'cli-progress';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { loadDataset, type ImageDataset } from '../data/index.js';
+import { measureNormalization } from '../data/normalization.js';
+import { trainMpc, type TrainMpcJob, type TrainMpcOutput } from '../jobs/train-mpc.js';
+import { hasCheckpoint, partyTag, resumePoint } from '../jobs/train-mpc-checkpoint.js';
+import { parseJob } from '../jobs/index.js';
+import { Context } from '../mpc/context.js';
+import { runSession } from '../mpc/launcher.js';
+import { seedCnnShapeOf } from '../nn/train/tfjs-seed-cnn.js';
+import { describeActivation, type ActivationSpec } from '../plain/activations/index.js';
+import { selectBackend } from '../plain/backend.js';
+import { evaluateAccuracy } from '../plain/evaluate.js';
+import { readManifest, writeManifest, type TrainSettings } from '../plain/manifest.js';
+import { loadModel } from '../plain/model-io.js';
+import { buildModel } from '../plain/models/index.js';
+import { stepDecayLr } from '../plain/sgd.js';
+import { checkSessionFracBits } from '../ring/fixed.js';
+
+/** Sign-test bits of the 3PC softmax's row max: spreads up to 2^(16/2) = 256. */
+const SOFTMAX_MAX_LX = 16;
+
+export interface TrainMpcArgs {
+  parties: number;
+  emulate: boolean;
+  bn: boolean;
+  fracBits: number;
+  logitSpread: number;
+  bnVarRange: string;
+  checkpointEvery: number;
+  stopAfterSteps?: number;
+  revealLoss: boolean;
+}
+
+export interface TrainMpcReport {
+  out: string;
+  backend: string;
+  model: string;
+  dataset: string;
+  activation: ActivationSpec;
+  epochsDone: number;
+  complete: boolean;
+  /** Test accuracy of the saved model (null when training stopped early). */
+  testAccuracy: number | null;
+  testCount: number;
+  /** Wall seconds of this invocation (processes started to results collected). */
+  seconds: number;
+  parties: number | 'emulated';
+  perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; peakRssBytes: number }[];
+  epochs: TrainMpcOutput['history'];
+  /** Per section (layer forward, layer/backward, loss/backward, sgd): the slowest party's seconds, P0's bytes sent + received. */
+  profile: { section: string; seconds: number; bytes: number }[];
+}
+
+function profileRows(outs: TrainMpcOutput[]): TrainMpcReport['profile'] {
+  const names = [...new Set(outs.flatMap((o) => Object.keys(o.profile ?? {})))];
+  return names.map((section) => {
+    const e = outs.map((o) => o.profile?.[section]);
+    return { section, seconds: Math.max(0, ...e.map((x) => x?.seconds ?? 0)), bytes: (e[0]?.bytesSent ?? 0) + (e[0]?.bytesReceived ?? 0) };
+  });
+}
+
+/** Flags --mpc does not combine with, as one line each. */
+export function checkMpcFlags(o: { model: string; act: ActivationSpec; mixup: boolean; ngnv?: string; seeds?: string; bn: boolean; parties: number; stopAfter?: number }): void {
+  if (o.mixup) throw new Error('--mpc does not support --mixup (the soft labels would be shared too; not implemented)');
+  if (o.ngnv !== undefined) throw new Error('--mpc does not support --ngnv (NGNV-ReLU is a plaintext training perturbation)');
+  if (o.seeds !== undefined) throw new Error('--mpc trains one seed per run: drop --seeds');
+  if (o.model !== 'cnn') throw new Error(`--mpc trains the seed CNN only: use --model cnn, not ${o.model}`);
+  if (o.act.kind !== 'ppoly') throw new Error(`--mpc needs a PPoly activation (--act ppoly[...]): ${describeActivation(o.act)} has no MPC backward pass here${o.parties === 2 ? ' (and ReLU needs 3 parties)' : ''}`);
+  if (!o.bn) throw new Error('--mpc: the seed CNN is built with batch norm; --no-bn is not supported');
+  if (o.parties !== 2 && o.parties !== 3) throw new Error(`--parties must be 2 or 3, got ${o.parties}`);
+}
+
+function parseRange(text: string): { min: number; max: number } {
+  const [min, max] = text.split(',').map(Number);
+  if (!(min! > 0) || !(max! > min!) || !Number.isFinite(max)) throw new Error(`--bn-var-range "${text}": expected min,max with 0 < min < max`);
+  return { min: min!, max: max! };
+}
+
+function batchBar(enabled: boolean): { start(total: number, label: string): void; update(done: number, loss?: number): void; stop(): void } {
+  if (!enabled || !process.stderr.isTTY) return { start() {}, update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar({
+    format: '{label} [{bar}] {value}/{total} batches | loss {loss} | eta {eta_formatted}',
+    stream: process.stderr, clearOnComplete: true, hideCursor: true, etaBuffer: 10,
+  }, cliProgress.Presets.shades_classic);
+  let on = false;
+  return {
+    start: (total, label) => { if (on) bar.stop(); bar.start(total, 0, { label, loss: '-' }); on = true; },
+    update: (done, loss) => bar.update(done, loss === undefined ? {} : { loss: loss.toFixed(4) }),
+    stop: () => { if (on) bar.stop(); on = false; },
+  };
+}
+
+export interface TrainMpcRun {
+  settings: TrainSettings;
+  dataset: string;
+  limitTrain?: number;
+  limitTest?: number;
+  out?: string;
+  resume: boolean;
+  stopAfter?: number;
+}
+
+export interface PreparedTrainMpc {
+  job: TrainMpcJob;
+  mode: 'plain' | '2pc' | '3pc';
+  dataset: ImageDataset;
+  out: string;
+}
+
+/** Every check and the job, before any process starts (resume point included). */
+export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (line: string) => void): Promise<PreparedTrainMpc> {
+  checkSessionFracBits(a.fracBits, '--frac-bits');
+  if (!(a.logitSpread > 0)) throw new Error(`--logit-spread must be > 0, got ${a.logitSpread}`);
+  if (!Number.isInteger(a.checkpointEvery) || a.checkpointEvery < 0) throw new Error(`--checkpoint-every must be an integer >= 0, got ${a.checkpointEvery}`);
+  const varianceRange = parseRange(a.bnVarRange);
+  const s = r.settings;
+  const d = loadDataset(r.dataset, { limitTrain: r.limitTrain, limitTest: r.limitTest });
+  const out = path.resolve(r.out ?? path.join('out', `${s.model}-${d.kind}-mpc`));
+  const mode = a.emulate ? 'plain' : a.parties === 3 ? '3pc' : '2pc';
+  await selectBackend('cpu');
+  const imageShape: [number, number, number] = [d.height, d.width, d.channels];
+  const probe = buildModel({ name: s.model, inputShape: imageShape, numClasses: d.numClasses, activation: s.activation, seed: s.seed });
+  const shape = seedCnnShapeOf(probe, varianceRange);
+  probe.dispose();
+  const { epochs: _e, ...kept } = s;
+  const settingsKey = JSON.stringify({ ...kept, mode, parties: a.parties, dataset: d.spec, trainCount: d.train.count, fracBits: a.fracBits, logitSpread: a.logitSpread, varianceRange });
+  const parties = mode === 'plain' ? [partyTag(0, true)] : (mode === '3pc' ? [0, 1, 2] : [0, 1]).map((i) => partyTag(i, false));
+  let runId: string = randomUUID();
+  let resume: TrainMpcJob['resume'];
+  if (r.resume) {
+    const at = resumePoint(out, parties, settingsKey);
+    runId = at.runId;
+    resume = { epoch: at.epoch, step: at.step };
+    log(`resuming run ${runId} from ${out} at epoch ${at.epoch}, batch ${at.step}`);
+  } else if (hasCheckpoint(out)) {
+    throw new Error(`${out} already holds an MPC checkpoint: pass --resume to continue it, or choose another --out (it is never overwritten by a new run)`);
+  }
+  const job = parseJob({
+    kind: 'train-mpc', out, dataset: d.spec, ...(r.limitTrain !== undefined ? { limitTrain: r.limitTrain } : {}), ...(r.limitTest !== undefined ? { limitTest: r.limitTest } : {}),
+    trainCount: d.train.count, imageShape, numClasses: d.numClasses, shape, settings: s,
+    normalization: measureNormalization(d.train, d.channels), logitSpread: a.logitSpread,
+    // --emulate runs the job of the chosen party count: the same protocol choices.
+    bnNormalisation: a.parties === 3 ? 'private' : 'public', checkpointEvery: a.checkpointEvery,
+    // 3PC has the truncation ReLU, so the softmax takes the row max: no public spread bound (2^(lx/2) = 256 > any spread seen).
+    ...(a.parties === 3 ? { softmaxMaxLx: SOFTMAX_MAX_LX } : {}),
+    ...(r.stopAfter !== undefined ? { stopAfter: r.stopAfter } : {}), ...(a.stopAfterSteps !== undefined ? { stopAfterSteps: a.stopAfterSteps } : {}),
+    revealLoss: a.revealLoss, runId, settingsKey, ...(resume ? { resume } : {}),
+  } satisfies TrainMpcJob) as TrainMpcJob;
+  log(`${s.model} on ${d.spec} (${d.train.count} train, ${d.test.count} test) under ${mode === 'plain' ? 'emulation (plaintext context)' : `${a.parties}-party MPC`}, ` +
+    `${describeActivation(s.activation)}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}, momentum ${s.momentum}, wd ${s.weightDecay}, seed ${s.seed}, f = ${a.fracBits} -> ${out}`);
+
+  return { job, mode, dataset: d, out };
+}
+
+export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: string) => void, progress: boolean): Promise<TrainMpcReport> {
+  const { job, mode, dataset: d, out } = await prepareTrainMpc(r, a, log);
+  const s = r.settings;
+  const batches = Math.ceil(d.train.count / s.batchSize);
+  const bar = batchBar(progress);
+  let epochShown = 0;
+  const onEvent = (e: Record<string, unknown>): void => {
+    const epoch = Number(e['epoch'] ?? 0);
+    if (epoch !== epochShown) { bar.start(batches, `epoch ${epoch}/${s.epochs}`); epochShown = epoch; }
+    bar.update(Number(e['batch'] ?? 0), typeof e['loss'] === 'number' ? e['loss'] : undefined);
+  };
+  const t0 = performance.now();
+  let outs: TrainMpcOutput[];
+  try {
+    if (mode === 'plain') {
+      outs = [await trainMpc(Context.plain({ fracBits: a.fracBits, plainRounding: 'nearest', onProgress: onEvent }), job)];
+    } else {
+      // The loss is revealed to the data owner only: its progress events drive the bar.
+      const run = await runSession({ mode, fracBits: a.fracBits, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } });
+      outs = run.parties.filter((p) => p.output !== null && p.output !== undefined).map((p) => p.output as TrainMpcOutput);
+    }
+  } finally {
+    bar.stop();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const head = outs[0]!;
+  let testAccuracy: number | null = null;
+  if (head.complete) {
+    // P0 saved the model; evaluate it as `mpcnet eval` would and record the result.
+    const model = await loadModel(out);
+    const manifest = readManifest(out);
+    const acc = await evaluateAccuracy(model, d, d.test, manifest.normalization);
+    model.dispose();
+    testAccuracy = acc.accuracy;
+    const dataOwner = outs.find((o) => o.id === 1) ?? head;
+    const history = dataOwner.history;
+    const last = history[history.length - 1];
+    manifest.dataset = { ...manifest.dataset, kind: d.kind, testCount: d.test.count, split: d.split };
+    manifest.training.seconds = dataOwner.seconds;
+    manifest.metrics = {
+      testAccuracy: acc.accuracy, testCount: acc.n, finalTrainLoss: last?.loss ?? NaN,
+      epochs: history.map((h) => ({ epoch: h.epoch, lr: stepDecayLr(s.lr, s.lrSteps, s.lrGamma, h.epoch - 1), trainLoss: h.loss ?? NaN, testAccuracy: h.epoch === head.epochsDone ? acc.accuracy : NaN, seconds: h.seconds, imagesPerSecond: d.train.count / h.seconds })),
+    };
+    writeManifest(out, manifest);
+    log(`trained ${mode === 'plain' ? 'in emulation' : `under ${mode}`}: test accuracy ${(acc.accuracy * 100).toFixed(2)}% of ${acc.n}, ${seconds.toFixed(1)} s; model revealed to P0 only, saved in ${out}`);
+  } else {
+    log(`stopped at epoch ${head.position.epoch}, batch ${head.position.step}: checkpoints in ${path.join(out, 'mpc-checkpoint')} (continue with --resume)`);
+  }
+  return {
+    out, backend: mode === 'plain' ? 'emulated' : `mpc-${mode}`, model: s.model, dataset: d.spec, activation: s.activation,
+    epochsDone: head.epochsDone, complete: head.complete, testAccuracy, testCount: d.test.count, seconds,
+    parties: mode === 'plain' ? 'emulated' : a.parties,
+    perParty: outs.map((o) => ({ id: o.id, bytesSent: o.bytesSent, bytesReceived: o.bytesReceived, rounds: o.rounds, peakRssBytes: o.peakRssBytes })),
+    epochs: (outs.find((o) => o.id === 1) ?? head).history,
+    profile: profileRows(outs),
+  };
+}
