@@ -27,6 +27,7 @@ import { loadModel } from '../plain/model-io.js';
 import { buildModel } from '../plain/models/index.js';
 import { stepDecayLr } from '../plain/sgd.js';
 import { checkSessionFracBits } from '../ring/fixed.js';
+import type { TrainReport } from './train.js';
 
 /** Sign-test bits of the 3PC softmax's row max: spreads up to 2^(16/2) = 256. */
 const SOFTMAX_MAX_LX = 16;
@@ -43,14 +44,8 @@ export interface TrainMpcArgs {
   revealLoss: boolean;
 }
 
-export interface TrainMpcReport {
-  out: string;
-  backend: string;
-  model: string;
-  dataset: string;
-  activation: ActivationSpec;
-  epochsDone: number;
-  complete: boolean;
+/** The plaintext report's fields, with the MPC run's traffic and profile. */
+export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'testCount' | 'seconds' | 'epochs'> {
   /** Test accuracy of the saved model (null when training stopped early). */
   testAccuracy: number | null;
   testCount: number;
