@@ -16,7 +16,7 @@ import { measureNormalization } from '../data/normalization.js';
 import { trainMpc, type TrainMpcJob, type TrainMpcOutput } from '../jobs/train-mpc.js';
 import { hasCheckpoint, partyTag, resumePoint } from '../jobs/train-mpc-checkpoint.js';
 import { parseJob } from '../jobs/index.js';
-import { Context } from '../mpc/context.js';
+import { Context, type TruncationMode } from '../mpc/context.js';
 import { runSession } from '../mpc/launcher.js';
 import { seedCnnShapeOf } from '../nn/train/tfjs-seed-cnn.js';
 import { describeActivation, type ActivationSpec } from '../plain/activations/index.js';
@@ -42,6 +42,12 @@ export interface TrainMpcArgs {
   checkpointEvery: number;
   stopAfterSteps?: number;
   revealLoss: boolean;
+  /**
+   * Truncation protocol: 'local' (the holders' share truncation, default) or
+   * 'dealer'. A full-epoch run collapsed with both (see README, MPC training),
+   * so the wrap of local truncation is not what ruins it.
+   */
+  trunc: TruncationMode;
 }
 
 /** The plaintext report's fields, with the MPC run's traffic and profile. */
@@ -177,7 +183,7 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
       outs = [await trainMpc(Context.plain({ fracBits: a.fracBits, plainRounding: 'nearest', onProgress: onEvent }), job)];
     } else {
       // The loss is revealed to the data owner only: its progress events drive the bar.
-      const run = await runSession({ mode, fracBits: a.fracBits, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } });
+      const run = await runSession({ mode, fracBits: a.fracBits, truncation: a.trunc, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } });
       outs = run.parties.filter((p) => p.output !== null && p.output !== undefined).map((p) => p.output as TrainMpcOutput);
     }
   } finally {
