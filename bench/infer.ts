@@ -18,7 +18,7 @@
  *   node dist/bench/infer.js [--model DIR] [--resnet DIR] [--n 128] [--resnet-n 32] [--no-resnet] [--json] [--out FILE]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { inferJob, resolveInferJob } from '../src/cli/infer.js';
 import { trainFromArgs } from '../src/cli/train.js';
@@ -28,6 +28,7 @@ import { startRun } from '../src/mpc/launcher.js';
 import { MANIFEST_FILE, readManifest } from '../src/plain/manifest.js';
 import { MIXUP_ALPHA } from '../src/plain/mixup.js';
 import { markdownTable } from '../src/report/markdown.js';
+import { machineInfo } from '../src/report/machine.js';
 
 const argv = process.argv.slice(2);
 function option(name: string): string | undefined {
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(),
     command: ['node', 'dist/bench/infer.js', ...argv].join(' '),
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, loadavgBefore: load0, loadavgAfter: loadavg() },
+    machine: { ...machineInfo(), loadavgBefore: load0, loadavgAfter: loadavg() },
     models: { cnn, ...(resnet ? { resnet20: resnet } : {}) },
     crypten: CRYPTEN,
     minimax: typeof mm === 'string' ? { skipped: mm } : { parties: 2, alpha: 10, bound: mm.job.nonlinearity.kind === 'minimax' ? mm.job.nonlinearity.bound : null },

@@ -4,7 +4,6 @@
  * protocol's formula, rounds, throughput, error and peak memory.
  */
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseIntList } from './int-lists.js';
 import { truncSignParams } from '../approx/truncation-sign.js';
@@ -14,6 +13,7 @@ import { parseJob, RELU_OPS, type BenchReluJob, type ReluOp } from '../jobs/inde
 import { runSession } from '../mpc/launcher.js';
 import { checkSessionFracBits, DEFAULT_FRAC_BITS, MAX_SESSION_FRAC_BITS } from '../ring/fixed.js';
 import { humanTable, writeReluBenchFiles, type ReluBenchReport, type ReluBenchRow } from '../report/relu-bench.js';
+import { machineInfo } from '../report/machine.js';
 
 interface Args {
   op: ReluOp;
@@ -96,7 +96,7 @@ export async function benchReluReport(args: Omit<Args, 'json' | 'out'>, onRow?: 
     seed: args.seed,
     command: ['mpcnet', ...process.argv.slice(2)].join(' '),
     date: new Date().toISOString(),
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: machineInfo(),
     rows,
   };
 }

@@ -8,7 +8,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { truncSignParams } from '../approx/truncation-sign.js';
@@ -22,6 +21,7 @@ import { checkSessionFracBits, DEFAULT_FRAC_BITS, MAX_SESSION_FRAC_BITS } from '
 import { lxExperimentText, writeLxExperimentFiles, type LxExperimentReport, type LxModelResult, type LxPoint } from '../report/lx-experiment.js';
 import { parseLxList } from './bench-relu.js';
 import { inferJob, inferReport, type InferReport } from './infer.js';
+import { machineInfo } from '../report/machine.js';
 
 interface Args {
   models: string;
@@ -170,7 +170,7 @@ export async function lxExperimentReport(a: Omit<Args, 'json' | 'out'>, log: (li
   return {
     command: ['mpcnet', ...process.argv.slice(2)].join(' '),
     date: new Date().toISOString(),
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: machineInfo(),
     n: a.n, batch: a.batch, skip: a.skip, fracBits: a.fracBits, parties: 3, relu: 'bicoptor',
     lxs: plan.lxs,
     models,

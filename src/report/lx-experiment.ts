@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { markdownTable, type Cell } from './markdown.js';
 import { stackedChartsSvg, type LineChartOptions, type LineSeries } from './svg-plot.js';
+import type { MachineInfo } from './machine.js';
 
 /** One kind of run (MPC or simulation) at one l_x. */
 export interface LxRun {
@@ -50,7 +51,7 @@ export interface LxModelResult {
 export interface LxExperimentReport {
   command: string;
   date: string;
-  machine: { cores: number; cpu: string; node: string; platform: string };
+  machine: MachineInfo;
   n: number;
   batch: number;
   skip: number;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ReluOp } from '../jobs/types.js';
 import { markdownTable, sci, type Cell } from './markdown.js';
 import { stackedChartsSvg, type LineChartOptions, type LineSeries } from './svg-plot.js';
+import type { MachineInfo } from './machine.js';
 
 export interface ReluBenchParty {
   id: number;
@@ -57,7 +58,7 @@ export interface ReluBenchReport {
   seed: number;
   command: string;
   date: string;
-  machine: { cores: number; cpu: string; node: string; platform: string };
+  machine: MachineInfo;
   rows: ReluBenchRow[];
 }
 

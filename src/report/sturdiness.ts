@@ -8,13 +8,13 @@
  * measured numbers.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import type { CellResult } from '../plain/sturdiness/cell.js';
 import { modelDefaults } from '../plain/models/index.js';
 import { formatWd, methodLabel, type GridConfig, type SturdyMethod } from '../plain/sturdiness/grid.js';
 import { markdownTable, type Cell } from './markdown.js';
 import { stackedChartsSvg, type LineChartOptions } from './svg-plot.js';
+import { machineInfo, type MachineInfo } from './machine.js';
 
 export interface Finding {
   claim: string;
@@ -25,7 +25,7 @@ export interface Finding {
 export interface SturdinessReport {
   command: string;
   date: string;
-  machine: { cores: number; cpu: string; node: string; platform: string };
+  machine: MachineInfo;
   /** tfjs backends the cells trained on. */
   backends: string[];
   config: GridConfig;
@@ -203,7 +203,7 @@ export function sturdinessReport(run: { config: GridConfig; results: CellResult[
   return {
     command,
     date: new Date().toISOString(),
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: machineInfo(),
     backends: [...new Set(run.results.map((c) => c.backend))],
     config: run.config,
     cells: run.results,

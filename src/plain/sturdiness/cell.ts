@@ -115,7 +115,9 @@ export async function runCell(dir: string, log: (line: string) => void = () => {
   const pann = await evaluatePann({ model: modelDir, approxes, n: g.evalN, log });
   const m = trained.manifest;
   const last = m.metrics.epochs[m.metrics.epochs.length - 1];
-  const minimax = pann.results.filter((r) => r.approx.kind === 'minimax');
+  // one pass per kind, narrowing the setting's type: no placeholder values for the other kind
+  const minimax = pann.results.flatMap((r) => (r.approx.kind === 'minimax' ? [{ alpha: r.approx.alpha, bound: r.approx.bound, ...point(r) }] : []));
+  const truncation = pann.results.flatMap((r) => (r.approx.kind === 'truncation' ? [{ lx: r.approx.lx, ...point(r) }] : []));
   const result: CellResult = {
     ...cell,
     backend: backend.name,
@@ -125,9 +127,9 @@ export async function runCell(dir: string, log: (line: string) => void = () => {
     },
     n: pann.n,
     backbone: pann.backboneAccuracy,
-    ...(minimax[0]?.approx.kind === 'minimax' ? { bound: minimax[0].approx.bound } : {}),
-    minimax: minimax.map((r) => ({ alpha: r.approx.kind === 'minimax' ? r.approx.alpha : NaN, ...point(r) })),
-    truncation: pann.results.filter((r) => r.approx.kind === 'truncation').map((r) => ({ lx: r.approx.kind === 'truncation' ? r.approx.lx : NaN, ...point(r) })),
+    ...(minimax[0] ? { bound: minimax[0].bound } : {}),
+    minimax: minimax.map(({ bound: _b, ...p }) => p),
+    truncation,
     seconds: (performance.now() - t0) / 1000,
   };
   writeJsonAtomic(path.join(dir, CELL_RESULT_FILE), result);
