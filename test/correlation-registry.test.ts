@@ -117,7 +117,8 @@ describe('correlation registry', () => {
     // One chunk: [a | b].
     expect(Array.from(m.output)).toEqual(Array.from(mul(m.inputs[0]!.subarray(0, 5), m.inputs[0]!.subarray(5))));
     const t = reconstruct({ kind: 'trunc', n: 5, bits: 16 }, 32);
-    expect(Array.from(t.output)).toEqual(Array.from(t.inputs[0]!, (v) => v >> 16n));
+    // [r >> d | msb(r) 2^(64 - d)]
+    expect(Array.from(t.output)).toEqual([...Array.from(t.inputs[0]!, (v) => v >> 16n), ...Array.from(t.inputs[0]!, (v) => (v >> 63n) << 48n)]);
   });
 });
 

@@ -13,7 +13,7 @@
  * src/mpc/bilinear-kinds.ts, whose entries the Beaver protocol uses too;
  * the spec type is derived from the registry, so a new kind is one entry.
  */
-import { add, mul, shrLogical, sub } from '../ring/index.js';
+import { add, mul, mulScalar, shrLogical, sub } from '../ring/index.js';
 import type { Shape } from '../ring/tensor.js';
 import { shapeSize } from '../ring/tensor.js';
 import { BILINEAR_KINDS, type BilinearKind } from './bilinear-kinds.js';
@@ -126,12 +126,21 @@ const KINDS = {
     outputSize: ({ n }) => n,
     evaluate: (_, [a]) => mul(a!, a!),
   }),
-  /** (r, r >> bits) for the dealer truncation (PROTOCOLS.md 3). */
+  /**
+   * The dealer truncation's r and, one after the other, r >> bits (logical)
+   * and msb(r) 2^(64 - bits): the second lets the holders undo the wrap of
+   * the opened x + r exactly (protocols/truncation.ts).
+   */
   trunc: kind({
-    parse: (f: SpecFields) => ({ n: f.int('n'), bits: f.int('bits', 1, 63) }),
+    parse: (f: SpecFields) => ({ n: f.int('n'), bits: f.int('bits', 1, 62) }),
     inputSizes: ({ n }) => [n],
-    outputSize: ({ n }) => n,
-    evaluate: ({ bits }, [r]) => shrLogical(r!, bits),
+    outputSize: ({ n }) => 2 * n,
+    evaluate: ({ n, bits }, [r]) => {
+      const out = new BigUint64Array(2 * n);
+      shrLogical(r!, bits, out.subarray(0, n));
+      mulScalar(shrLogical(r!, 63), 1n << BigInt(64 - bits), out.subarray(n));
+      return out;
+    },
   }),
   /**
    * Power tuple (PROTOCOLS.md 6): r uniform and the powers of its base

@@ -121,13 +121,13 @@ export function checkTraffic(c: TrainingCheck, truncation: TruncationMode, holde
   expect(t.bytesReceived, `${c.op}: payload bytes received by P${holder}`).toBe(bytes);
   expect(t.rounds, `${c.op}: rounds`).toBe(1 + (dealerTrunc > 0 ? 1 : 0));
   expect(t.messagesSent, `${c.op}: messages`).toBe(1 + dealerTrunc);
-  // Only P0 hears from the dealer: the product's correction, and the truncation pairs' (r >> d) corrections.
-  const dealer = holder === 0 ? B * (c.dealerElements + c.outElements * dealerTrunc) : 0;
+  // Only P0 hears from the dealer: the product's correction, and each truncation's (r >> d, msb(r) 2^(64-d)) corrections.
+  const dealer = holder === 0 ? B * (c.dealerElements + 2 * c.outElements * dealerTrunc) : 0;
   expect(t.dealerBytesReceived, `${c.op}: dealer bytes to P${holder}`).toBe(dealer);
   // The catalogue's own cost and prefetch list agree with these formulas.
   const k = arithCase(c.op, c.size);
   expect(k.cost(truncation, F)).toEqual({ bytesPerHolder: bytes, rounds: t.rounds });
-  expect(k.correlations(truncation, F).reduce((s, spec) => s + B * outputSize(spec), 0)).toBe(B * (c.dealerElements + c.outElements * dealerTrunc));
+  expect(k.correlations(truncation, F).reduce((s, spec) => s + B * outputSize(spec), 0)).toBe(B * (c.dealerElements + 2 * c.outElements * dealerTrunc));
 }
 
 /** P2 (3pc) runs the same program with placeholders: nothing online, no rounds. */
