@@ -35,6 +35,13 @@
  *  - shift 'max' (3PC): m = the row max by the ReLU tournament of
  *    protocols/maxpool.ts (2 ceil(log2 K) rounds), so u <= 0 and the row
  *    sum is in [1, K]. Needs row spreads < 2^n and < 2^(lx/2).
+ *  - shift 'appmax' (2PC or 3PC, Beaver products only): m = the row's
+ *    AppMax (protocols/app-max.ts) for logits in a public [-B, B], within
+ *    eps = B' ceil(log2 K) 2^-alpha of the max, so u <= eps and the row
+ *    sum is in [e^-eps, K e^eps] whatever the spread (up to 2B). Logits
+ *    outside [-B, B] break it (the composite polynomial diverges), so B is
+ *    a generous public bound (32 for the seed CNN); alpha 10 costs
+ *    ceil(log2 K) AppReLU calls (44 rounds for K = 10).
  *  - shift 'mean' (any mode, no comparison): m = mean + D with the public
  *    D = spread (K - 1) / K, for a public bound `spread` >= max - min of
  *    every row; then u in [-2D, 0] and the row sum is in [K e^-D, K] (the
@@ -44,12 +51,15 @@
  * Precision (max |y - softmax| in ulps, f = 16, 10 classes, defaults;
  * test/helpers/nonlinear-cases.ts): 'max' shift, logits spread 16: 36
  * plaintext, <= 30 in 3PC; 'mean' shift, spread 8: 135 plaintext, <= 125
- * in 2PC / 3PC. reciprocal on [1, 10] (4 steps): 2 ulps. Cost: 'max'
+ * in 2PC / 3PC; 'appmax' shift (B 32), spread 24: 29 plaintext, <= 23 in
+ * 2PC / 3PC. reciprocal on [1, 10] (4 steps): 2 ulps. Cost: 'max'
  * 27 rounds, 'mean' 32 rounds (local truncation).
  */
 import { checkInterval, iterationsFor, reciprocalError, reciprocalGuess, type Interval } from '../src/approx/newton-init.js';
 import type { Context } from '../src/mpc/context.js';
 import type { Shared } from '../src/mpc/shared.js';
+import { appMaxScale } from '../src/approx/app-max.js';
+import { appMaxLevels, appMaxPool } from './app-max.js';
 import { mul, square } from './beaver.js';
 import { checkIterations, linearGuess } from './division.js';
 import { add, addPublicScalar, mulPublicScalar, neg, sub } from './linear.js';
@@ -77,6 +87,8 @@ export interface ReciprocalOptions {
 export type SoftmaxShift =
   /** 3PC: subtract the row max (truncation ReLU tournament with these sign-test bits). */
   | { kind: 'max'; lx: number; skip?: number }
+  /** Any mode: subtract the row's AppMax, for logits in the public [-bound, bound] (alpha default 10). */
+  | { kind: 'appmax'; bound: number; alpha?: number }
   /** Any mode: subtract the row mean plus spread (K - 1) / K; spread is a public bound on max - min per row. */
   | { kind: 'mean'; spread: number };
 
@@ -146,9 +158,21 @@ export function reciprocal(ctx: Context, x: Shared, opts: ReciprocalOptions): Pr
   });
 }
 
+export const DEFAULT_SOFTMAX_APPMAX_ALPHA = 10;
+
+/** How far the 'appmax' shift may be from the row max: AppMax's bound plus a margin for fixed-point noise. */
+export function appMaxShiftError(shift: { bound: number; alpha?: number }, k: number): number {
+  const alpha = shift.alpha ?? DEFAULT_SOFTMAX_APPMAX_ALPHA;
+  return appMaxScale(alpha, k, shift.bound) * appMaxLevels(k) * 2 ** -alpha + 2 ** -8;
+}
+
 /** The public range of a row's sum of exp(u) under a shift, for K classes. */
 export function softmaxSumRange(shift: SoftmaxShift, k: number): PositiveRange {
   if (shift.kind === 'max') return { min: 1, max: k };
+  if (shift.kind === 'appmax') {
+    const eps = appMaxShiftError(shift, k);
+    return { min: Math.exp(-eps), max: k * Math.exp(eps) };
+  }
   return { min: k * Math.exp(-(shift.spread * (k - 1)) / k), max: k };
 }
 
@@ -159,7 +183,8 @@ export function softmax(ctx: Context, x: Shared, opts: SoftmaxOptions): Promise<
     if (k === undefined || k < 1) throw new RangeError(`softmax: x needs a non-empty last axis, got shape [${x.shape.join(', ')}]`);
     const { shift } = opts;
     if (shift.kind === 'mean' && (!(shift.spread >= 0) || !Number.isFinite(shift.spread))) throw new RangeError(`softmax: spread must be a finite number >= 0, got ${shift.spread}`);
-    if (shift.kind !== 'mean' && shift.kind !== 'max') throw new RangeError(`softmax: shift must be {kind: 'max', lx} or {kind: 'mean', spread}`);
+    if (shift.kind === 'appmax' && (!(shift.bound > 0) || !Number.isFinite(shift.bound))) throw new RangeError(`softmax: the AppMax logit bound must be a finite number > 0, got ${shift.bound}`);
+    if (shift.kind !== 'mean' && shift.kind !== 'max' && shift.kind !== 'appmax') throw new RangeError(`softmax: shift must be {kind: 'max', lx}, {kind: 'appmax', bound} or {kind: 'mean', spread}`);
     const expOpts = expParams(opts.exp ?? {});
     const sumInterval = rangeInterval(softmaxSumRange(shift, k));
     const iterations = opts.reciprocalIterations === undefined ? defaultReciprocalIterations(sumInterval, x.fracBits) : checkIterations(opts.reciprocalIterations, 'softmax reciprocal');
@@ -168,6 +193,12 @@ export function softmax(ctx: Context, x: Shared, opts: SoftmaxOptions): Promise<
     let m: Shared;
     if (shift.kind === 'max') {
       const pooled = await maxPool2d(c, x.reshape([rows, 1, 1, k]), [1, k], { lx: shift.lx, skip: shift.skip ?? 0 });
+      m = pooled.reshape([rows]);
+    } else if (shift.kind === 'appmax') {
+      // u = x - m lies in [-2B - eps, eps]: exp needs it above -2^n.
+      const low = 2 * shift.bound + appMaxShiftError(shift, k);
+      if (low > 2 ** expOpts.squarings) throw new RangeError(`softmax: logits in [-${shift.bound}, ${shift.bound}] need exp on [-${low.toFixed(1)}, 0], beyond its 2^${expOpts.squarings} squarings`);
+      const pooled = await appMaxPool(c, x.reshape([rows, 1, 1, k]), [1, k], { alpha: shift.alpha ?? DEFAULT_SOFTMAX_APPMAX_ALPHA, bound: shift.bound });
       m = pooled.reshape([rows]);
     } else {
       const sum = sumRows(x, k);

@@ -72,6 +72,7 @@ async function truncateProtocol(c: Context, x: Shared, bits: number, opts: Trunc
   checkBits(x, bits);
   if (bits === 0) return x;
   const fracBits = x.fracBits - bits;
+  c.noteTruncation(x.share);
   if (c.isPlain && c.plainRounding === 'nearest') return x.with(shrArithNearestEven(x.share, bits), fracBits);
   if (c.isPlain || x.size === 0) return x.with(shrArith(x.share, bits), fracBits);
   if (c.isHelper) return Shared.placeholder(x.shape, fracBits);

@@ -148,7 +148,7 @@ describe('mpcnet train --mpc (real processes)', () => {
       momentum: 0.9, weightDecay: 0, mixup: false, mixupAlpha: 1, seed: 1,
     };
     const { job } = await prepareTrainMpc({ settings, dataset: 'mnist', limitTrain: 64, limitTest: 64, out: path.join(tmp, 'killed'), resume: false },
-      { parties: 2, emulate: false, bn: true, fracBits: 16, logitSpread: 8, bnVarRange: '0.25,16', checkpointEvery: 0, revealLoss: false, trunc: 'local' }, () => {});
+      { parties: 2, emulate: false, bn: true, fracBits: 16, logitBound: 32, bnVarRange: '0.25,16', checkpointEvery: 0, revealLoss: false, trunc: 'local' }, () => {});
     let killedAt = 0;
     const handle = startRun({
       mode: '2pc', fracBits: 16, job,

@@ -37,15 +37,15 @@ export interface TrainMpcArgs {
   emulate: boolean;
   bn: boolean;
   fracBits: number;
-  logitSpread: number;
+  logitBound: number;
   bnVarRange: string;
   checkpointEvery: number;
   stopAfterSteps?: number;
   revealLoss: boolean;
   /**
-   * Truncation protocol: 'local' (the holders' share truncation, default) or
-   * 'dealer'. A full-epoch run collapsed with both (see README, MPC training),
-   * so the wrap of local truncation is not what ruins it.
+   * Truncation protocol: 'dealer' (default; exact below 2^62) or 'local'
+   * (free, but an epoch of the seed CNN expects ~0.5 wraps, each one
+   * ruining the weights; the emulation counts them: expectedWraps).
    */
   trunc: TruncationMode;
 }
@@ -60,6 +60,8 @@ export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'test
   parties: number | 'emulated';
   perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; peakRssBytes: number }[];
   epochs: TrainMpcOutput['history'];
+  /** Emulation only: expected failures of local truncation over the run (sum of |x| / 2^64); null for real runs. */
+  expectedLocalTruncationFailures: number | null;
   /** Per section (layer forward, layer/backward, loss/backward, sgd): the slowest party's seconds, P0's bytes sent + received. */
   profile: { section: string; seconds: number; bytes: number }[];
 }
@@ -123,7 +125,7 @@ export interface PreparedTrainMpc {
 /** Every check and the job, before any process starts (resume point included). */
 export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (line: string) => void): Promise<PreparedTrainMpc> {
   checkSessionFracBits(a.fracBits, '--frac-bits');
-  if (!(a.logitSpread > 0)) throw new Error(`--logit-spread must be > 0, got ${a.logitSpread}`);
+  if (!(a.logitBound > 0)) throw new Error(`--logit-bound must be > 0, got ${a.logitBound}`);
   if (!Number.isInteger(a.checkpointEvery) || a.checkpointEvery < 0) throw new Error(`--checkpoint-every must be an integer >= 0, got ${a.checkpointEvery}`);
   const varianceRange = parseRange(a.bnVarRange);
   const s = r.settings;
@@ -136,7 +138,7 @@ export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (lin
   const shape = seedCnnShapeOf(probe, varianceRange);
   probe.dispose();
   const { epochs: _e, ...kept } = s;
-  const settingsKey = JSON.stringify({ ...kept, mode, parties: a.parties, dataset: d.spec, trainCount: d.train.count, fracBits: a.fracBits, logitSpread: a.logitSpread, varianceRange });
+  const settingsKey = JSON.stringify({ ...kept, mode, parties: a.parties, dataset: d.spec, trainCount: d.train.count, fracBits: a.fracBits, logitBound: a.logitBound, varianceRange });
   const parties = mode === 'plain' ? [partyTag(0, true)] : (mode === '3pc' ? [0, 1, 2] : [0, 1]).map((i) => partyTag(i, false));
   let runId: string = randomUUID();
   let resume: TrainMpcJob['resume'];
@@ -151,7 +153,7 @@ export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (lin
   const job = parseJob({
     kind: 'train-mpc', out, dataset: d.spec, ...(r.limitTrain !== undefined ? { limitTrain: r.limitTrain } : {}), ...(r.limitTest !== undefined ? { limitTest: r.limitTest } : {}),
     trainCount: d.train.count, imageShape, numClasses: d.numClasses, shape, settings: s,
-    normalization: measureNormalization(d.train, d.channels), logitSpread: a.logitSpread,
+    normalization: measureNormalization(d.train, d.channels), logitBound: a.logitBound,
     // --emulate runs the job of the chosen party count: the same protocol choices.
     bnNormalisation: a.parties === 3 ? 'private' : 'public', checkpointEvery: a.checkpointEvery,
     // 3PC has the truncation ReLU, so the softmax takes the row max: no public spread bound (2^(lx/2) = 256 > any spread seen).
@@ -191,6 +193,9 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
   }
   const seconds = (performance.now() - t0) / 1000;
   const head = outs[0]!;
+  if (head.expectedLocalTruncationFailures !== null) {
+    log(`truncation risk: a real run with --trunc local would expect ${head.expectedLocalTruncationFailures.toPrecision(2)} share-truncation failures (each ruins the weights); --trunc dealer has none`);
+  }
   let testAccuracy: number | null = null;
   if (head.complete) {
     // P0 saved the model; evaluate it as `mpcnet eval` would and record the result.
@@ -220,5 +225,6 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
     perParty: outs.map((o) => ({ id: o.id, bytesSent: o.bytesSent, bytesReceived: o.bytesReceived, rounds: o.rounds, peakRssBytes: o.peakRssBytes })),
     epochs: (outs.find((o) => o.id === 1) ?? head).history,
     profile: profileRows(outs),
+    expectedLocalTruncationFailures: head.expectedLocalTruncationFailures,
   };
 }

@@ -102,8 +102,8 @@ export async function trainMpcFromArgs(a: Omit<Args, 'json'>, log: (line: string
   checkModelName(a.model);
   const activation = parseActivation(a.act);
   const m: TrainMpcArgs = {
-    parties: a.parties ?? 2, emulate: a.emulate ?? false, bn: a.bn ?? true, fracBits: a.fracBits ?? 16, logitSpread: a.logitSpread ?? 8,
-    bnVarRange: a.bnVarRange ?? '0.25,16', checkpointEvery: a.checkpointEvery ?? 0, revealLoss: a.revealLoss ?? false, trunc: a.trunc ?? 'local',
+    parties: a.parties ?? 2, emulate: a.emulate ?? false, bn: a.bn ?? true, fracBits: a.fracBits ?? 16, logitBound: a.logitBound ?? 32,
+    bnVarRange: a.bnVarRange ?? '0.25,16', checkpointEvery: a.checkpointEvery ?? 0, revealLoss: a.revealLoss ?? false, trunc: a.trunc ?? 'dealer',
     ...(a.stopAfterSteps !== undefined ? { stopAfterSteps: a.stopAfterSteps } : {}),
   };
   checkMpcFlags({ model: a.model, act: activation, mixup: a.mixup, ngnv: a.ngnv, seeds: a.seeds, bn: m.bn, parties: m.parties });
@@ -225,8 +225,8 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('checkpoint-every', { type: 'number', default: 0, describe: '--mpc: also checkpoint every K batches (each party its own shares)' })
       .option('stop-after-steps', { type: 'number', describe: '--mpc: stop after this many batches in this run (checkpoint kept for --resume)' })
       .option('frac-bits', { type: 'number', default: 16, describe: '--mpc: fixed-point fractional bits f' })
-      .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'local' as const, describe: '--mpc: truncation protocol (local: the holders truncate their shares; dealer: with a correlated pair from P2)' })
-      .option('logit-spread', { type: 'number', default: 8, describe: '--mpc --parties 2: public bound on max - min of a row of logits (softmax mean shift; exp(-spread) must stay well above 2^-f: 8 at f = 16). 3 parties subtract the row max instead' })
+      .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'dealer' as const, describe: '--mpc: truncation protocol (dealer: exact, one opening with a pair from P2; local: the holders truncate their shares, free but each element fails at |x| / 2^64, ~0.5 failures per epoch of the seed CNN, each one ruining the weights)' })
+      .option('logit-bound', { type: 'number', default: 32, describe: '--mpc: public bound B on |logit| for the softmax\'s row max by AppMax (2 parties; logits beyond it break the softmax). 3 parties take the exact row max (truncation ReLU) instead' })
       .option('bn-var-range', { type: 'string', default: '0.25,16', describe: '--mpc: public range min,max of a channel\'s batch variance + eps (rsqrt; wider ranges need more Newton steps than f allows)' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     const log = (line: string): void => void process.stderr.write(`${line}\n`);

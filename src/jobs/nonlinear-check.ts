@@ -147,8 +147,12 @@ function shift(v: unknown): SoftmaxShift {
     if (lx === undefined) throw new TypeError('job: shift {kind: max} needs lx');
     return { kind: 'max', lx, skip: integer(s, 'skip', 0, 60) ?? 0 };
   }
+  if (s['kind'] === 'appmax' && typeof s['bound'] === 'number' && s['bound'] > 0 && Number.isFinite(s['bound'])) {
+    const alpha = integer(s, 'alpha', 1, 30);
+    return { kind: 'appmax', bound: s['bound'], ...(alpha !== undefined ? { alpha } : {}) };
+  }
   if (s['kind'] === 'mean' && typeof s['spread'] === 'number' && s['spread'] >= 0 && Number.isFinite(s['spread'])) return { kind: 'mean', spread: s['spread'] };
-  throw new TypeError(`job: shift must be {kind: 'max', lx} or {kind: 'mean', spread >= 0}, got ${JSON.stringify(v)}`);
+  throw new TypeError(`job: shift must be {kind: 'max', lx}, {kind: 'appmax', bound > 0} or {kind: 'mean', spread >= 0}, got ${JSON.stringify(v)}`);
 }
 
 export function parseNonlinearCheckJob(o: Record<string, unknown>): NonlinearCheckJob {

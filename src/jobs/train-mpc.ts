@@ -51,8 +51,8 @@ export interface TrainMpcJob {
   settings: TrainSettings;
   /** Input normalisation (public, as in inference; saved in the manifest). */
   normalization: Normalization;
-  /** Public bound on a row's logit spread (softmax 'mean' shift, 2PC). */
-  logitSpread: number;
+  /** Public bound on |logit| (softmax 'appmax' shift, 2PC). */
+  logitBound: number;
   /**
    * 3PC: shift the softmax by the row max (truncation-ReLU tournament with
    * these sign-test bits) instead: no spread bound, u <= 0, row sums in [1, K].
@@ -86,6 +86,8 @@ export interface TrainMpcOutput {
   peakRssBytes: number;
   /** P0 (or emulated): the model was saved in out. */
   saved: boolean;
+  /** Emulation: failures a real run with --trunc local would expect (sum of |x| / 2^64 over truncations); null in real runs. */
+  expectedLocalTruncationFailures: number | null;
   /** Time, bytes and rounds per layer forward / backward, loss and SGD, over the whole run. */
   profile: Record<string, ProfileEntry>;
 }
@@ -174,7 +176,7 @@ export async function trainMpc(ctx: Context, job: TrainMpcJob): Promise<TrainMpc
   const batches = Math.ceil(n / s.batchSize);
   const opts = {
     nl: { kind: 'poly' as const },
-    softmax: { shift: job.softmaxMaxLx !== undefined ? { kind: 'max' as const, lx: job.softmaxMaxLx } : { kind: 'mean' as const, spread: job.logitSpread } },
+    softmax: { shift: job.softmaxMaxLx !== undefined ? { kind: 'max' as const, lx: job.softmaxMaxLx } : { kind: 'appmax' as const, bound: job.logitBound } },
     batchNorm: { normalisation: job.bnNormalisation },
   };
   let steps = 0;
@@ -245,6 +247,7 @@ export async function trainMpc(ctx: Context, job: TrainMpcJob): Promise<TrainMpc
     id: ctx.id, epochsDone: pos.epoch, complete, position: pos, steps, seconds: (performance.now() - t0) / 1000, history,
     bytesSent: t?.bytesSent ?? 0, bytesReceived: t?.bytesReceived ?? 0, rounds: t?.rounds ?? 0,
     peakRssBytes: process.resourceUsage().maxRSS * 1024, saved, profile: ctx.profile(),
+    expectedLocalTruncationFailures: ctx.isPlain ? ctx.localTruncationFailures : null,
   };
 }
 
@@ -285,7 +288,7 @@ async function saveTrained(job: TrainMpcJob, v: Map<string, number[]>, seconds: 
 export function parseTrainMpcJob(o: Record<string, unknown>): TrainMpcJob {
   for (const f of ['out', 'dataset', 'runId', 'settingsKey'] as const) if (typeof o[f] !== 'string') throw new TypeError(`job: train-mpc '${f}' must be a string`);
   for (const f of ['shape', 'settings', 'normalization'] as const) if (typeof o[f] !== 'object' || o[f] === null) throw new TypeError(`job: train-mpc '${f}' must be an object`);
-  for (const f of ['trainCount', 'numClasses', 'logitSpread', 'checkpointEvery'] as const) if (typeof o[f] !== 'number' || !Number.isFinite(o[f])) throw new TypeError(`job: train-mpc '${f}' must be a number`);
+  for (const f of ['trainCount', 'numClasses', 'logitBound', 'checkpointEvery'] as const) if (typeof o[f] !== 'number' || !Number.isFinite(o[f])) throw new TypeError(`job: train-mpc '${f}' must be a number`);
   if (o['bnNormalisation'] !== 'public' && o['bnNormalisation'] !== 'private') throw new TypeError(`job: train-mpc bnNormalisation must be 'public' or 'private'`);
   return o as unknown as TrainMpcJob;
 }

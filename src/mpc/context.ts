@@ -89,7 +89,12 @@ interface PartyState {
   sections: Map<string, ProfileEntry>;
   /** P2: calls finished since it last yielded to the event loop. */
   quietCalls: number;
+  /** Plaintext context: sum of |x| / 2^64 over truncated elements (see localTruncationFailures). */
+  wrapRisk: number;
 }
+
+/** Every WRAP_SAMPLE-th truncated element is measured (an unbiased estimate, cheap enough for whole epochs). */
+const WRAP_SAMPLE = 61;
 
 export interface SendOptions {
   /**
@@ -126,7 +131,7 @@ export class Context {
     const fracBits = checkSessionFracBits(opts.fracBits ?? DEFAULT_FRAC_BITS, 'fracBits');
     return new Context({
       mode, id, fracBits, truncation: opts.truncation ?? 'local', mesh, dealer, seeds,
-      progressSink: opts.onProgress, plainRounding: opts.plainRounding ?? 'floor', sections: new Map(), quietCalls: 0,
+      progressSink: opts.onProgress, plainRounding: opts.plainRounding ?? 'floor', sections: new Map(), quietCalls: 0, wrapRisk: 0,
     }, '', null);
   }
 
@@ -318,6 +323,25 @@ export class Context {
   }
 
   // ------------------------------------------------------------ reporting
+
+  /**
+   * Plaintext context: note values about to be truncated. The holders'
+   * local truncation fails (error ~2^(64-d)) with probability |x| / 2^64
+   * per element (protocols/truncation.ts), so the running sum estimates
+   * how many failures a real run with --trunc local would expect.
+   */
+  noteTruncation(x: BigUint64Array): void {
+    if (!this.isPlain) return;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < x.length; i += WRAP_SAMPLE, count++) sum += Math.abs(Number(BigInt.asIntN(64, x[i]!)));
+    if (count > 0) this.party.wrapRisk += (sum * (x.length / count)) / 2 ** 64;
+  }
+
+  /** Expected local-truncation failures of the values truncated so far (plaintext context; 0 elsewhere). */
+  get localTruncationFailures(): number {
+    return this.party.wrapRisk;
+  }
 
   progress(event: ProgressEvent): void {
     this.party.progressSink?.(event);

@@ -75,6 +75,7 @@ export function publicCases(n: number): CheckCase[] {
   const k = 10;
   const rows = Math.max(1, Math.floor(n / k));
   const z = logits(rows, k, 8, 11);
+  const zw = logits(rows, k, 24, 12);
   return [
     { name: 'divide, b in [0.5, 1)', spec: { op: 'divide', x: b1, a, range: OCTAVE, normalisation: 'public' }, reference: b1.map((b, i) => a[i]! / b), plainUlps: 6, mpcUlps: 16 },
     { name: 'divide, b in [0.25, 4] (public bound)', spec: { op: 'divide', x: bp, a, range: PUBLIC, normalisation: 'public' }, reference: bp.map((b, i) => a[i]! / b), plainUlps: 48, mpcUlps: 100 },
@@ -84,6 +85,7 @@ export function publicCases(n: number): CheckCase[] {
     { name: 'rsqrt, x in [0.25, 4] (public bound)', spec: { op: 'rsqrt', x: bp, range: PUBLIC, normalisation: 'public' }, reference: bp.map((v) => 1 / Math.sqrt(v)), plainUlps: 20, mpcUlps: 44 },
     { name: 'exp, x in [-16, 0]', spec: { op: 'exp', x: xe }, reference: xe.map(Math.exp), plainUlps: 100, mpcUlps: 204 },
     { name: 'reciprocal, x in [1, 10]', spec: { op: 'reciprocal', x: xr, range: { min: 1, max: 10 } }, reference: xr.map((v) => 1 / v), plainUlps: 3, mpcUlps: 10 },
+    { name: 'softmax (AppMax shift, B 32), 10 classes, spread 24', spec: { op: 'softmax', x: zw, shape: [rows, k], shift: { kind: 'appmax', bound: 32 } }, reference: softmaxRef(zw, k), plainUlps: 40, mpcUlps: 80 },
     { name: 'softmax (mean shift, spread 8), 10 classes', spec: { op: 'softmax', x: z, shape: [rows, k], shift: { kind: 'mean', spread: 8 } }, reference: softmaxRef(z, k), plainUlps: 160, mpcUlps: 324 },
   ];
 }
