@@ -128,7 +128,7 @@ describe('parseCorrelationSpec', () => {
       expect(parseCorrelationSpec(JSON.parse(JSON.stringify(spec)))).toEqual(spec);
     }
     expect(specKey(parseCorrelationSpec({ kind: 'matmul', m: 1, n: 2, k: 3, transA: false }))).toBe('{"kind":"matmul","m":1,"n":2,"k":3}');
-    expect(Object.keys(BILINEAR_KINDS)).toEqual(['matmul', 'conv2d', 'conv2dGradWeight', 'conv2dGradInput', 'channelMul', 'channelDot']);
+    expect(Object.keys(BILINEAR_KINDS)).toEqual(['hadamard', 'matmul', 'conv2d', 'conv2dGradWeight', 'conv2dGradInput', 'channelMul', 'channelDot']);
   });
 
   it.each([

@@ -13,7 +13,7 @@
  * per holder, one round; the dealer sends P0 |out| elements.
  */
 import {
-  add, channelDot, channelScale, conv2d, conv2dBackwardInput, conv2dBackwardWeights, conv2dOutputShape, gemm,
+  add, mul, channelDot, channelScale, conv2d, conv2dBackwardInput, conv2dBackwardWeights, conv2dOutputShape, gemm,
 } from '../ring/index.js';
 import type { Shape } from '../ring/tensor.js';
 import type { SpecFields } from './spec-fields.js';
@@ -77,6 +77,16 @@ function into(out: BigUint64Array | undefined, r: BigUint64Array): BigUint64Arra
 }
 
 export const BILINEAR_KINDS = {
+  /** Elementwise product of two [n] tensors (for masked operands, protocols/masked.ts; plain Beaver 'mul' keeps its chunked protocol). */
+  hadamard: bilinear({
+    parse: (f: SpecFields): { n: number } => ({ n: f.int('n') }),
+    bind: ({ n }) => ({
+      xShape: [n],
+      yShape: [n],
+      outShape: [n],
+      apply: (u, v, out) => into(out, mul(u, v)),
+    }),
+  }),
   /**
    * op(A) [m, n] @ op(B) [n, k] -> [m, k]. transA: x^T dy (a dense layer's
    * dW from x [batch, in] and dy [batch, out]); transB: dy W^T (its dx).

@@ -16,7 +16,7 @@
 import { add, mul, mulScalar, shrLogical, sub } from '../ring/index.js';
 import type { Shape } from '../ring/tensor.js';
 import { shapeSize } from '../ring/tensor.js';
-import { BILINEAR_KINDS, type BilinearKind } from './bilinear-kinds.js';
+import { BILINEAR_KINDS, bindBilinear, type BilinearKind, type BilinearKindName, type BilinearSpec } from './bilinear-kinds.js';
 import { checkInt, MAX_CORRELATION_ELEMENTS, SpecFields } from './spec-fields.js';
 
 export { MAX_CORRELATION_ELEMENTS };
@@ -33,8 +33,43 @@ interface KindDef<S> {
   /** Elements of each uniform input, drawn in this order as one buffer. */
   inputSizes(spec: S): number[];
   outputSize(spec: S): number;
+  /**
+   * Masks of earlier calls this correlation is about (protocols/masked.ts),
+   * in order; the dealer regenerates them from their labels and passes them
+   * to evaluate() after the fresh inputs.
+   */
+  references?(spec: S): MaskRef[];
   /** The dealer's public function from the reconstructed inputs to the output. */
   evaluate(spec: S, inputs: BigUint64Array[]): BigUint64Array;
+}
+
+/** A mask drawn by an earlier call: n elements from each holder's stream `maskStream(label)` with the dealer. */
+export interface MaskRef {
+  label: string;
+  n: number;
+}
+
+/** Longest mask label the dealer accepts (call paths are much shorter). */
+export const MAX_MASK_LABEL_LENGTH = 200;
+
+/** Stream (shared by a holder and the dealer) of the mask a holder draws in the call labelled `label`. */
+export function maskStream(label: string): string {
+  return `mask:${label}`;
+}
+
+/**
+ * Product of two masked operands (protocols/masked.ts): no fresh inputs; the
+ * output is op(a, b) for the masks a, b the holders drew earlier, so the
+ * holders combine it with the opened x - a and y - b they already have.
+ */
+export interface MaskedSpec {
+  op: BilinearSpec;
+  x: MaskRef;
+  y: MaskRef;
+}
+
+function parseMaskRef(f: SpecFields): MaskRef {
+  return { label: f.text('label', MAX_MASK_LABEL_LENGTH), n: f.int('n') };
 }
 
 function kind<S>(def: KindDef<S>): KindDef<S> {
@@ -112,6 +147,24 @@ export function powerTupleOutputs({ degree, shift }: Pick<PowerSpec, 'degree' | 
 
 const KINDS = {
   ...bilinearCorrelations(BILINEAR_KINDS),
+  masked: kind({
+    parse: (f: SpecFields): MaskedSpec => {
+      const opFields = f.record('op');
+      const name = opFields.text('kind', 40);
+      if (!Object.hasOwn(BILINEAR_KINDS, name)) throw new RangeError(`correlation request: masked op has unknown kind ${JSON.stringify(name)}`);
+      const op = { kind: name, ...BILINEAR_KINDS[name as BilinearKindName].parse(opFields) } as BilinearSpec;
+      const spec = { op, x: parseMaskRef(f.record('x')), y: parseMaskRef(f.record('y')) };
+      const bound = bindBilinear(op);
+      if (spec.x.n !== shapeSize(bound.xShape) || spec.y.n !== shapeSize(bound.yShape)) {
+        throw new RangeError(`correlation request: masked ${name}: masks of ${spec.x.n} and ${spec.y.n} elements do not fit its operands`);
+      }
+      return spec;
+    },
+    inputSizes: () => [],
+    outputSize: ({ op }) => shapeSize(bindBilinear(op).outShape),
+    references: ({ x, y }) => [x, y],
+    evaluate: ({ op }, [a, b]) => bindBilinear(op).apply(a!, b!),
+  }),
   /** Elementwise triple, (a, b) interleaved by chunk (above). */
   mul: kind({
     parse: (f: SpecFields) => ({ n: f.int('n') }),
@@ -209,11 +262,24 @@ export function drawHolderShares(spec: CorrelationSpec, holder: 0 | 1, prg: Ring
   return { inputs, output };
 }
 
-/** Dealer: replay both holders' draws and compute P0's output correction. */
-export function dealerCorrection(spec: CorrelationSpec, prg0: RingStream, prg1: RingStream): BigUint64Array {
+/** The masks a correlation refers to (none for most kinds). */
+export function maskReferences(spec: CorrelationSpec): MaskRef[] {
+  return defOf(spec).references?.(spec) ?? [];
+}
+
+/**
+ * Dealer: replay both holders' draws and compute P0's output correction.
+ * `mask` gives the reconstructed mask of an earlier call (kinds with references).
+ */
+export function dealerCorrection(spec: CorrelationSpec, prg0: RingStream, prg1: RingStream, mask?: (ref: MaskRef) => BigUint64Array): BigUint64Array {
   const s0 = drawHolderShares(spec, 0, prg0);
   const s1 = drawHolderShares(spec, 1, prg1);
   const inputs = s0.inputs.map((a0, i) => add(a0, s1.inputs[i]!, a0));
+  const refs = maskReferences(spec);
+  if (refs.length > 0) {
+    if (!mask) throw new Error(`${spec.kind} correlation: refers to masks, but no mask source was given`);
+    inputs.push(...refs.map(mask));
+  }
   const out = defOf(spec).evaluate(spec, inputs);
   return sub(out, s1.output!, out);
 }

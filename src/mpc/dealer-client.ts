@@ -15,6 +15,7 @@
 import type { Mesh } from '../net/types.js';
 import {
   drawHolderShares,
+  maskStream,
   outputSize,
   specKey,
   type CorrelationShares,
@@ -66,6 +67,15 @@ export class DealerClient {
     const list = this.prefetched.get(specKey(spec));
     const early = list?.shift();
     return early ?? this.request(spec, label);
+  }
+
+  /**
+   * This holder's share of a fresh uniform mask for the call `label`: drawn
+   * from the stream it shares with the dealer, no message. The dealer
+   * rebuilds the mask when a later correlation refers to it (kind 'masked').
+   */
+  mask(n: number, label: string): BigUint64Array {
+    return this.seeds.stream(DEALER_ID, maskStream(label)).ring(n);
   }
 
   /** Tell the dealer the job is over (P0 only; P1 never talks to it). */

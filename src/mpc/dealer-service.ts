@@ -5,7 +5,8 @@
  * online phase. In 3pc it runs beside P2's helper work (its own tags).
  */
 import type { Mesh } from '../net/types.js';
-import { dealerCorrection, parseCorrelationSpec } from './correlations.js';
+import { add } from '../ring/index.js';
+import { dealerCorrection, maskStream, parseCorrelationSpec, type MaskRef } from './correlations.js';
 import { correlationStream, CORR_REQUEST_TAG, CORR_RESPONSE_TAG, MAX_LABEL_LENGTH } from './dealer-client.js';
 import type { SeedBook } from './seeds.js';
 
@@ -13,8 +14,41 @@ export interface DealerSummary {
   correlations: number;
 }
 
+/**
+ * Masks the holders drew in earlier calls (protocols/masked.ts), rebuilt
+ * from both holders' streams. A mask is usually used by a few products in a
+ * row (x by x, x^2 by x, the coefficients by x), so the last few are kept.
+ */
+class MaskCache {
+  private readonly recent = new Map<string, BigUint64Array>();
+  private elements = 0;
+
+  constructor(private readonly seeds: SeedBook, private readonly maxElements = 1 << 24) {}
+
+  get(ref: MaskRef): BigUint64Array {
+    const key = `${ref.n}:${ref.label}`;
+    const hit = this.recent.get(key);
+    if (hit) {
+      this.recent.delete(key); // most recent last
+      this.recent.set(key, hit);
+      return hit;
+    }
+    const stream = maskStream(ref.label);
+    const a = add(this.seeds.stream(0, stream).ring(ref.n), this.seeds.stream(1, stream).ring(ref.n));
+    this.recent.set(key, a);
+    this.elements += a.length;
+    for (const [k, v] of this.recent) {
+      if (this.elements <= this.maxElements || k === key) break;
+      this.recent.delete(k);
+      this.elements -= v.length;
+    }
+    return a;
+  }
+}
+
 export async function serveDealer(mesh: Mesh, seeds: SeedBook): Promise<DealerSummary> {
   let correlations = 0;
+  const masks = new MaskCache(seeds);
   for (;;) {
     // Idle wait: P0 may compute for a long time between requests; a dead P0 still ends it.
     const msg = await mesh.recv(0, CORR_REQUEST_TAG, { idle: true });
@@ -26,7 +60,7 @@ export async function serveDealer(mesh: Mesh, seeds: SeedBook): Promise<DealerSu
     }
     const spec = parseCorrelationSpec(meta?.spec);
     const stream = correlationStream(label);
-    const c0 = dealerCorrection(spec, seeds.stream(0, stream), seeds.stream(1, stream));
+    const c0 = dealerCorrection(spec, seeds.stream(0, stream), seeds.stream(1, stream), (ref) => masks.get(ref));
     mesh.send(0, CORR_RESPONSE_TAG, c0, { cls: 'dealer' });
     correlations++;
   }

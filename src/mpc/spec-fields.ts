@@ -25,6 +25,20 @@ export class SpecFields {
     return v.map((d: unknown, i) => checkInt(d, `${name}[${i}]`, 1, MAX_DIMENSION));
   }
 
+  /** A nested record (a correlation that names another's spec), to read with the same checks. */
+  record(name: string): SpecFields {
+    const v = this.raw[name];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RangeError(`correlation request: ${name} must be an object, got ${JSON.stringify(v)}`);
+    return new SpecFields(v as Record<string, unknown>);
+  }
+
+  /** A string field of 1..maxLength characters (labels of other calls' masks). */
+  text(name: string, maxLength: number): string {
+    const v = this.raw[name];
+    if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) throw new RangeError(`correlation request: ${name} must be a string of 1..${maxLength} characters, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    return v;
+  }
+
   /** An optional flag: absent or false is false. */
   flag(name: string): boolean {
     const v = this.raw[name];
