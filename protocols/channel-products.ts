@@ -10,12 +10,15 @@
  *     sends only C and one truncation covers C values, not |x|.
  *
  * Results are truncated by the second factor's fractional bits unless
- * { truncate: false }.
+ * { truncate: false }. The masked forms take operands opened once by
+ * protocols/masked.ts and cost nothing online; they return untruncated
+ * products (x.f + y.f bits), so a layer can sum several before truncating.
  */
 import type { Context } from '../src/mpc/context.js';
 import { assertSameShape, type Shared } from '../src/mpc/shared.js';
 import { channelLayout, formatShape } from '../src/ring/index.js';
 import { beaverProduct, type ProductOptions } from './beaver.js';
+import { maskedProduct, type Masked } from './masked.js';
 
 export interface ChannelOptions extends ProductOptions {
   /** The channel axis of x (default 1: NCHW and [N, C]). */
@@ -36,4 +39,20 @@ export async function channelDot(ctx: Context, x: Shared, y: Shared, opts: Chann
   assertSameShape('channelDot', x.shape, y.shape);
   const layout = channelLayout(x.shape, opts.axis ?? 1);
   return beaverProduct(ctx, 'channelDot', { kind: 'channelDot', ...layout }, x, y, opts);
+}
+
+/** channelMul of masked operands, untruncated. */
+export function maskedChannelMul(ctx: Context, mx: Masked, mg: Masked): Promise<Shared> {
+  const x = mx.value;
+  const layout = channelLayout(x.shape, 1);
+  if (mg.value.shape.length !== 1 || mg.value.size !== layout.channels) {
+    throw new RangeError(`channelMul: per-channel factor ${formatShape(mg.value.shape)} for ${layout.channels} channels of ${formatShape(x.shape)}`);
+  }
+  return maskedProduct(ctx, 'channelMul', { kind: 'channelMul', ...layout }, mx, mg, x.shape);
+}
+
+/** channelDot of masked operands, untruncated: [C]. */
+export function maskedChannelDot(ctx: Context, mx: Masked, my: Masked): Promise<Shared> {
+  assertSameShape('channelDot', mx.value.shape, my.value.shape);
+  return maskedProduct(ctx, 'channelDot', { kind: 'channelDot', ...channelLayout(mx.value.shape, 1) }, mx, my);
 }

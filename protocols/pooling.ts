@@ -49,8 +49,21 @@ export function windowSum(x: Shared, size: number, stride = size): Shared {
 
 export function avgPool2d(ctx: Context, x: Shared, size: number, opts: PoolOptions = {}): Promise<Shared> {
   return ctx.call('avgPool2d', (c) => {
-    const sum = windowSum(x, size, opts.stride ?? size);
-    const scaled = mulPublicScalar(c, sum, 1 / (size * size));
-    return truncate(c, scaled, c.fracBits);
+    return divideByWindow(c, windowSum(x, size, opts.stride ?? size), size);
   });
+}
+
+/**
+ * sum / size^2 for a window sum (average pooling and its backward). For a
+ * power-of-two window (2x2: 4) the sum is read with log2(size^2) more
+ * fractional bits and truncated by that many: a value at ~f bits, whose
+ * local truncation fails at |x| / 2^64 ~ 2^-46 (protocols/truncation.ts),
+ * so it stays local even in dealer mode. Other windows multiply by the
+ * public 1 / size^2 at f bits and truncate by f.
+ */
+export function divideByWindow(c: Context, sum: Shared, size: number): Promise<Shared> {
+  const area = size * size;
+  const shift = Math.log2(area);
+  if (Number.isInteger(shift)) return truncate(c, sum.with(sum.share, sum.fracBits + shift), shift);
+  return truncate(c, mulPublicScalar(c, sum, 1 / area), c.fracBits);
 }

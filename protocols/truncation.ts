@@ -77,7 +77,9 @@ async function truncateProtocol(c: Context, x: Shared, bits: number, opts: Trunc
   if (c.isPlain || x.size === 0) return x.with(shrArith(x.share, bits), fracBits);
   if (c.isHelper) return Shared.placeholder(x.shape, fracBits);
   const holder = c.holderId;
-  const mode = opts.mode ?? c.truncation;
+  // Values at no more than f + 4 fractional bits (|x| ~ 2^20 |v|) fail the local rule at ~2^-44 |v|
+  // per element: negligible, so dealer mode keeps the opening for 2f-bit products.
+  const mode = opts.mode ?? (x.fracBits <= c.fracBits + LOCAL_SAFE_EXTRA_BITS ? 'local' : c.truncation);
   if (mode === 'local') {
     let share = x.share;
     if (!opts.fresh) {
@@ -92,6 +94,9 @@ async function truncateProtocol(c: Context, x: Shared, bits: number, opts: Trunc
   const opened = await open(c, holder === 0 ? addScalar(masked, TRUNC_OFFSET, masked) : masked);
   return x.with(truncMaskedShare(opened, pair.output, holder, bits), fracBits);
 }
+
+/** Dealer mode truncates values with at most f + this many fractional bits locally (see truncateProtocol). */
+export const LOCAL_SAFE_EXTRA_BITS = 4;
 
 /** P0's public shift of x into [0, 2^63) before the dealer truncation's opening. */
 export const TRUNC_OFFSET = 1n << 62n;

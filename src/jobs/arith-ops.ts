@@ -107,8 +107,9 @@ export function arithCase(op: ArithOp, size: number): ArithCase {
       return {
         op, size, operandShapes: [xShape], outShape: [2, 3, Math.floor(size / 2), Math.floor(size / 2)],
         run: (ctx, [x]) => avgPool2d(ctx, x!, 2),
-        correlations: (t, f) => truncSpecs(t, nOut, f),
-        cost: (t) => ({ bytesPerHolder: truncCost(t, nOut).bytes, rounds: truncCost(t, nOut).rounds }),
+        // A 2x2 window divides by 4 with a 2-bit truncation at ~f bits: local in both modes (protocols/pooling.ts).
+        correlations: () => [],
+        cost: () => ({ bytesPerHolder: 0, rounds: 0 }),
         reference: ([x]) => avgPoolF64(x!, xShape, 2),
       };
     }

@@ -19,7 +19,7 @@ import { activate, observeMaxPool, type Nonlinearity } from './nonlinearity.js';
 import { addPerChannel, expandPerChannel, flattenChannelsLast, pad2d, padShortcut } from './layers/tensor-ops.js';
 import type { LayerSpec, ModelSpec, Padding2d, Weights } from './spec.js';
 import { batchNormInference, batchNormTrainForward } from './train/batch-norm.js';
-import { powerChain, ppolyForward } from './train/ppoly.js';
+import { fixedPolyForward, powerChain, ppolyForward } from './train/ppoly.js';
 import type { Tape } from './train/tape.js';
 
 /** Shared parameters of one layer. */
@@ -158,14 +158,20 @@ function exactMaxPool(x: Shared, pool: [number, number], stride: [number, number
   return new Shared(out, geo.outShape, x.fracBits);
 }
 
-/** Training forms of the activations: PPoly keeps its powers, the ReLU its DReLU bit. */
+/** Training forms of the activations: PPoly and fixed polynomials keep their powers, the ReLU its DReLU bit. */
 async function trainActivation(ctx: Context, l: Extract<LayerSpec, { kind: 'activation' }>, x: Shared, params: ModelParams, nl: Nonlinearity, tape: Tape): Promise<Shared> {
   const fn = l.activation;
   if (fn.fn === 'ppoly') {
     const coefficients = needParams(params, l).coefficients!;
-    const powers = await powerChain(ctx, x, coefficients.length - 1);
-    tape.set(l.name, { kind: 'ppoly', powers });
-    return ppolyForward(ctx, powers, coefficients);
+    const chain = await powerChain(ctx, x, coefficients.length - 1);
+    tape.set(l.name, { kind: 'ppoly', ...chain });
+    return ppolyForward(ctx, chain.masks, coefficients);
+  }
+  if (fn.fn === 'polynomial' && fn.coefficients.length >= 2) {
+    // Public coefficients: the same powers, no shared parameters to train.
+    const chain = await powerChain(ctx, x, fn.coefficients.length - 1, false);
+    tape.set(l.name, { kind: 'ppoly', ...chain });
+    return fixedPolyForward(ctx, chain.powers, fn.coefficients);
   }
   if (fn.fn === 'relu' && nl.kind === 'bicoptor') {
     const { relu, bit } = await reluWithBit(ctx, x, { lx: nl.lx, skip: nl.skip });

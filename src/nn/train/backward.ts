@@ -11,7 +11,7 @@ import type { LayerParams, ModelParams } from '../graph.js';
 import type { LayerSpec, ModelSpec } from '../spec.js';
 import { batchNormBackward } from './batch-norm.js';
 import { avgPoolBackward, convBackward, denseBackward, flattenBackward, reluBackward } from './linear-layers.js';
-import { ppolyBackward } from './ppoly.js';
+import { fixedPolyBackward, ppolyBackward } from './ppoly.js';
 import type { Tape } from './tape.js';
 
 /** Gradients per layer: weight, bias, gamma, beta, coefficients as in ModelParams. */
@@ -47,7 +47,7 @@ async function layerBackward(ctx: Context, l: LayerSpec, dy: Shared, p: ModelPar
       return g.dx;
     }
     case 'batchnorm': {
-      const g = await batchNormBackward(ctx, dy, tape.get(l.name, 'batchnorm'), params(p, l).gamma!);
+      const g = await batchNormBackward(ctx, dy, tape.get(l.name, 'batchnorm'));
       grads.set(l.name, { gamma: g.dgamma, beta: g.dbeta });
       return g.dx;
     }
@@ -55,7 +55,9 @@ async function layerBackward(ctx: Context, l: LayerSpec, dy: Shared, p: ModelPar
       if (l.activation.fn === 'linear') return dy;
       const relu = tape.caches.get(l.name);
       if (relu?.kind === 'relu') return reluBackward(ctx, dy, relu.bit);
-      const g = await ppolyBackward(ctx, dy, tape.get(l.name, 'ppoly').powers, params(p, l).coefficients!);
+      // Fixed polynomial: public coefficients, so only dx (nothing to train).
+      if (l.activation.fn === 'polynomial') return fixedPolyBackward(ctx, dy, tape.get(l.name, 'ppoly').powers, l.activation.coefficients);
+      const g = await ppolyBackward(ctx, dy, tape.get(l.name, 'ppoly').masks, params(p, l).coefficients!);
       grads.set(l.name, { coefficients: g.dc });
       return g.dx;
     }

@@ -6,22 +6,27 @@
  *   forward (training): mu = sum x / m, d = x - mu, var = sum d^2 / m,
  *     invStd = rsqrt(var + eps) (protocols/sqrt.ts: 2PC from the layer's
  *     public range bound on var + eps, 3PC optionally private),
- *     x_hat = d invStd, y = gamma x_hat + beta. Moving statistics as tfjs:
- *     m <- m - (m - batch) (1 - momentum), with the biased batch variance.
- *   backward: dbeta = sum dy, dgamma = sum(x_hat dy), and since
- *     dx_hat = gamma dy, sum dx_hat = gamma dbeta and
+ *     y = gamma x_hat + beta = d scale + beta with scale = gamma invStd
+ *     (C values). Moving statistics as tfjs: m <- m - (m - batch)
+ *     (1 - momentum), with the biased batch variance.
+ *   backward: dbeta = sum dy, dgamma = sum(x_hat dy) = invStd sum(d dy),
+ *     and since dx_hat = gamma dy, sum dx_hat = gamma dbeta and
  *     sum(dx_hat x_hat) = gamma dgamma, PROTOCOLS.md 5's
  *     dx = (m dx_hat - sum dx_hat - x_hat sum(dx_hat x_hat)) / (m sigma)
- *     is gamma invStd (dy - dbeta / m - x_hat dgamma / m): three Beaver
- *     rounds (dgamma with gamma invStd, then x_hat dgamma / m, then the
- *     product), all per-channel products (protocols/channel-products.ts).
+ *     is scale dy - scale dbeta / m - d (scale invStd dgamma / m).
+ *   Full-size tensors are opened once each (protocols/masked.ts): d in the
+ *     forward (for d d and d scale, and again in the backward), dy in the
+ *     backward (for d dy and dy scale); every other product is over C
+ *     values. Per layer: forward 1 opening + 1 truncation of full size,
+ *     backward the same (before masking: 4 + 2 and 4 + 2).
  *   inference: y = (x - moving mean) gamma rsqrt(moving var + eps) + beta.
  *
- * Cost: sums and 1 / m are local (a public constant, scaleBy); per layer
- * forward one channelDot, one rsqrt of C values, two channelMuls.
+ * Sums and 1 / m are local (a public constant, scaleBy).
  */
 import { mul } from '../../../protocols/beaver.js';
-import { channelDot, channelMul } from '../../../protocols/channel-products.js';
+import { channelMul, maskedChannelDot, maskedChannelMul } from '../../../protocols/channel-products.js';
+import { mask } from '../../../protocols/masked.js';
+import { truncate } from '../../../protocols/truncation.js';
 import { addPublicScalar, sub } from '../../../protocols/linear.js';
 import { rsqrt } from '../../../protocols/sqrt.js';
 import type { Context } from '../../mpc/context.js';
@@ -44,27 +49,25 @@ function perChannelCount(x: Shared): number {
   return x.size / x.shape[1]!;
 }
 
-/** Training forward: y and the cache (x_hat, invStd, updated moving statistics). */
+/** Training forward: y and the cache (masked d and scale, invStd, updated moving statistics). */
 export async function batchNormTrainForward(
   ctx: Context, l: BatchNormSpec, x: Shared, p: BatchNormParams, opts: BatchNormTrainOptions,
 ): Promise<{ y: Shared; cache: Extract<LayerCache, { kind: 'batchnorm' }> }> {
   const m = perChannelCount(x);
   const mu = await scaleBy(ctx, sumPerChannel(x), 1 / m);
-  const d = sub(x, expandPerChannel(mu, x.shape));
-  const variance = await scaleBy(ctx, await channelDot(ctx, d, d), 1 / m);
+  const d = await mask(ctx, sub(x, expandPerChannel(mu, x.shape)));
+  const variance = await scaleBy(ctx, await truncate(ctx, await maskedChannelDot(ctx, d, d)), 1 / m);
   const invStd = await rsqrt(ctx, addPublicScalar(ctx, variance, l.epsilon), {
     range: l.varianceRange, normalisation: opts.normalisation, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
   });
-  const xHat = await channelMul(ctx, d, invStd);
-  const [scaled, meanStep, varStep] = await Promise.all([
-    channelMul(ctx, xHat, p.gamma),
+  const [scale, meanStep, varStep] = await Promise.all([
+    ctx.call('scale', async (c) => mask(c, await mul(c, invStd, p.gamma))),
     scaleBy(ctx, sub(p.movingMean, mu), 1 - l.momentum),
     scaleBy(ctx, sub(p.movingVariance, variance), 1 - l.momentum),
   ]);
-  return {
-    y: addPerChannel(scaled, p.beta),
-    cache: { kind: 'batchnorm', xHat, invStd, movingMean: sub(p.movingMean, meanStep), movingVariance: sub(p.movingVariance, varStep) },
-  };
+  // y = gamma (d invStd) + beta = d scale + beta: one product of full size.
+  const y = addPerChannel(await truncate(ctx, await maskedChannelMul(ctx, d, scale)), p.beta);
+  return { y, cache: { kind: 'batchnorm', d, scale, invStd, movingMean: sub(p.movingMean, meanStep), movingVariance: sub(p.movingVariance, varStep) } };
 }
 
 /** Inference forward from the moving statistics. */
@@ -82,12 +85,20 @@ export interface BatchNormGrads {
 }
 
 /** Backward (see the header). */
-export async function batchNormBackward(ctx: Context, dy: Shared, cache: Extract<LayerCache, { kind: 'batchnorm' }>, gamma: Shared): Promise<BatchNormGrads> {
+export async function batchNormBackward(ctx: Context, dy: Shared, cache: Extract<LayerCache, { kind: 'batchnorm' }>): Promise<BatchNormGrads> {
   const m = perChannelCount(dy);
+  const { d, scale, invStd } = cache;
   const dbeta = sumPerChannel(dy);
-  const [dgamma, a] = await Promise.all([channelDot(ctx, cache.xHat, dy), mul(ctx, gamma, cache.invStd)]);
-  const [meanDy, meanDg] = await Promise.all([scaleBy(ctx, dbeta, 1 / m), scaleBy(ctx, dgamma, 1 / m)]);
-  const inner = sub(sub(dy, expandPerChannel(meanDy, dy.shape)), await channelMul(ctx, cache.xHat, meanDg));
-  const dx = await channelMul(ctx, inner, a);
+  const mdy = await mask(ctx, dy);
+  // dgamma = sum(x_hat dy) = invStd sum(d dy)
+  const dgamma = await mul(ctx, invStd, await truncate(ctx, await maskedChannelDot(ctx, d, mdy)));
+  // dx = scale dy - scale dbeta / m - d (scale invStd dgamma / m): the two full-size products reuse the masks of dy, scale and d.
+  // Each branch is its own call, so its steps get the same paths on every party (src/mpc/context.ts).
+  const [shift, slope] = await Promise.all([
+    ctx.call('shift', async (c) => scaleBy(c, await mul(c, scale.value, dbeta), 1 / m)),
+    ctx.call('slope', async (c) => mask(c, await scaleBy(c, await mul(c, await mul(c, scale.value, invStd), dgamma), 1 / m))),
+  ]);
+  const [a, b] = await Promise.all([maskedChannelMul(ctx, mdy, scale), maskedChannelMul(ctx, d, slope)]);
+  const dx = sub(await truncate(ctx, sub(a, b)), expandPerChannel(shift, dy.shape));
   return { dx, dgamma, dbeta };
 }

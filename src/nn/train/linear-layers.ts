@@ -13,7 +13,7 @@
  */
 import { mul } from '../../../protocols/beaver.js';
 import { conv2dGradInput, conv2dGradWeight, matmulTransA, matmulTransB } from '../../../protocols/gradient-products.js';
-import { mulPublicScalar } from '../../../protocols/linear.js';
+import { divideByWindow } from '../../../protocols/pooling.js';
 import { truncate } from '../../../protocols/truncation.js';
 import type { Context } from '../../mpc/context.js';
 import type { Shared } from '../../mpc/shared.js';
@@ -43,7 +43,7 @@ export async function convBackward(
 }
 
 export function avgPoolBackward(ctx: Context, dy: Shared, inShape: readonly number[], size: number, stride: number): Promise<Shared> {
-  return ctx.call('avgPool2dBackward', (c) => truncate(c, mulPublicScalar(c, windowSpread(dy, inShape, size, stride), 1 / (size * size)), c.fracBits));
+  return ctx.call('avgPool2dBackward', (c) => divideByWindow(c, windowSpread(dy, inShape, size, stride), size));
 }
 
 export function flattenBackward(dy: Shared, inShape: readonly number[]): Shared {

@@ -3,16 +3,21 @@
  * the options of the training-only layer forms. The forward of src/nn/graph.ts
  * writes it when given a tape; src/nn/train/backward.ts reads it in reverse.
  */
+import type { Masked } from '../../../protocols/masked.js';
 import type { Normalisation } from '../../../protocols/range-normalisation.js';
 import type { Shared } from '../../mpc/shared.js';
 
 export type LayerCache =
   /** conv2d, dense: the layer's input (for dW). */
   | { kind: 'linear'; x: Shared }
-  /** Batch norm: normalised input, per-channel 1 / sqrt(var + eps), and the new moving statistics. */
-  | { kind: 'batchnorm'; xHat: Shared; invStd: Shared; movingMean: Shared; movingVariance: Shared }
-  /** PPoly: x, x^2, ..., x^d at f bits. */
-  | { kind: 'ppoly'; powers: Shared[] }
+  /**
+   * Batch norm: the centred input d = x - mu and the per-channel scale
+   * s = gamma / sqrt(var + eps), both masked (opened once, reused by the
+   * backward products), 1 / sqrt(var + eps), and the new moving statistics.
+   */
+  | { kind: 'batchnorm'; d: Masked; scale: Masked; invStd: Shared; movingMean: Shared; movingVariance: Shared }
+  /** PPoly and fixed polynomials: x, x^2, ..., x^d at f bits. */
+  | { kind: 'ppoly'; powers: Shared[]; masks: Masked[] }
   /** ReLU (3PC truncation ReLU): its DReLU bit (0 fractional bits). */
   | { kind: 'relu'; bit: Shared }
   /** avgpool, flatten: the input shape. */
