@@ -121,6 +121,9 @@ describe('mpcnet train --mpc (real processes)', () => {
     expect((JSON.parse(resumed.stdout) as { complete: boolean }).complete).toBe(true);
     const d = maxDiff(out, mpcOut);
     console.log(`resumed vs uninterrupted: max |diff| ${d.worst.toExponential(2)} (${d.name})`);
+    // Each batch runs under the same call path either way (same masks and dealer draws), but the
+    // f-bit truncations that stay local (pooling) round by the shares, which differ after a
+    // resume: not bit-identical (measured 2.8e-3 on a moving variance).
     expect(d.worst).toBeLessThan(TOL);
   }, T);
 

@@ -39,8 +39,10 @@ describe.each([
       }
       expect(prof['powers']?.calls).toBe(2);
     }
-    // The dealer answered one correlation per product, plus the truncation pairs in dealer mode.
-    const truncations = 6 + 2 + 3;
+    // The dealer answered one correlation per product, plus the truncation pairs in dealer mode:
+    // six products, x^3 at w = 13 (x^2 at 26 and x^3 at 39 bits), x^4 at w = 10 (x^3, x^4; x^2 at
+    // 20 <= f + 4 bits stays local).
+    const truncations = 6 + 2 + 2;
     expect(run.parties[2]!.dealer!.correlations).toBe(TRAINING_CASES.length + (truncation === 'dealer' ? truncations : 0));
     expect(run.parties[2]!.stats.rounds).toBe(0);
   }, 180_000);

@@ -12,6 +12,7 @@ import { evalCommand } from './eval.js';
 import { inferCommand } from './infer.js';
 import { experimentLxCommand } from './experiment-lx.js';
 import { experimentSturdinessCellCommand, experimentSturdinessCommand } from './experiment-sturdiness.js';
+import { experimentMethodsCellCommand, experimentMethodsCommand } from './experiment-methods.js';
 import { demoCommand } from './demo.js';
 import { pannCommand } from './pann.js';
 
@@ -23,7 +24,8 @@ await yargs(hideBin(process.argv))
   .command(sessionCommand)
   .command(trainCommand).command(evalCommand)
   .command(inferCommand)
-  .command('experiment', 'Experiments: l_x under real MPC, the sturdiness grid', (y) => y.command(experimentLxCommand).command(experimentSturdinessCommand).command(experimentSturdinessCellCommand).demandCommand(1, 'name an experiment: lx or sturdiness'))
+  .command('experiment', 'Experiments: l_x under real MPC, the sturdiness grid, the PPoly method comparison', (y) => y.command(experimentLxCommand).command(experimentSturdinessCommand).command(experimentSturdinessCellCommand)
+    .command(experimentMethodsCommand).command(experimentMethodsCellCommand).demandCommand(1, 'name an experiment: lx, sturdiness or methods'))
   .command(demoCommand)
   .command(pannCommand)
   .demandCommand(1, 'name a command')

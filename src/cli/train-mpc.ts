@@ -24,7 +24,7 @@ import { selectBackend } from '../plain/backend.js';
 import { evaluateAccuracy } from '../plain/evaluate.js';
 import { readManifest, writeManifest, type TrainSettings } from '../plain/manifest.js';
 import { loadModel } from '../plain/model-io.js';
-import { buildModel } from '../plain/models/index.js';
+import { buildFromSettings } from '../plain/models/index.js';
 import { stepDecayLr } from '../plain/sgd.js';
 import { checkSessionFracBits } from '../ring/fixed.js';
 import type { TrainReport } from './train.js';
@@ -35,6 +35,7 @@ const SOFTMAX_MAX_LX = 16;
 export interface TrainMpcArgs {
   parties: number;
   emulate: boolean;
+  /** Batch norm in the seed CNN; must agree with the settings' batchNorm (`--no-bn` sets both). */
   bn: boolean;
   fracBits: number;
   logitBound: number;
@@ -50,6 +51,11 @@ export interface TrainMpcArgs {
   trunc: TruncationMode;
 }
 
+/** `train --mpc`'s defaults for the protocol flags (the command line's and the experiments'). */
+export const TRAIN_MPC_DEFAULTS = {
+  parties: 2, fracBits: 16, logitBound: 64, bnVarRange: '0.25,16', checkpointEvery: 0, revealLoss: false, trunc: 'dealer',
+} as const satisfies Partial<TrainMpcArgs>;
+
 /** The plaintext report's fields, with the MPC run's traffic and profile. */
 export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'testCount' | 'seconds' | 'epochs'> {
   /** Test accuracy of the saved model (null when training stopped early). */
@@ -62,26 +68,35 @@ export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'test
   epochs: TrainMpcOutput['history'];
   /** Emulation only: expected failures of local truncation over the run (sum of |x| / 2^64); null for real runs. */
   expectedLocalTruncationFailures: number | null;
-  /** Per section (layer forward, layer/backward, loss/backward, sgd): the slowest party's seconds, P0's bytes sent + received. */
-  profile: { section: string; seconds: number; bytes: number }[];
+  /**
+   * Per section (layer forward, layer/backward, loss/backward, sgd; protocol
+   * calls too, nested ones counted in each enclosing section): calls, the
+   * slowest party's seconds, P0's bytes sent + received, critical-path rounds.
+   */
+  profile: { section: string; calls: number; seconds: number; bytes: number; rounds: number }[];
 }
 
 function profileRows(outs: TrainMpcOutput[]): TrainMpcReport['profile'] {
   const names = [...new Set(outs.flatMap((o) => Object.keys(o.profile ?? {})))];
   return names.map((section) => {
     const e = outs.map((o) => o.profile?.[section]);
-    return { section, seconds: Math.max(0, ...e.map((x) => x?.seconds ?? 0)), bytes: (e[0]?.bytesSent ?? 0) + (e[0]?.bytesReceived ?? 0) };
+    return {
+      section, calls: e[0]?.calls ?? 0, seconds: Math.max(0, ...e.map((x) => x?.seconds ?? 0)),
+      bytes: (e[0]?.bytesSent ?? 0) + (e[0]?.bytesReceived ?? 0), rounds: Math.max(0, ...e.map((x) => x?.rounds ?? 0)),
+    };
   });
 }
 
 /** Flags --mpc does not combine with, as one line each. */
-export function checkMpcFlags(o: { model: string; act: ActivationSpec; mixup: boolean; ngnv?: string; seeds?: string; bn: boolean; parties: number; stopAfter?: number }): void {
+export function checkMpcFlags(o: { model: string; act: ActivationSpec; mixup: boolean; ngnv?: string; seeds?: string; parties: number; stopAfter?: number }): void {
   if (o.mixup) throw new Error('--mpc does not support --mixup (the soft labels would be shared too; not implemented)');
   if (o.ngnv !== undefined) throw new Error('--mpc does not support --ngnv (NGNV-ReLU is a plaintext training perturbation)');
   if (o.seeds !== undefined) throw new Error('--mpc trains one seed per run: drop --seeds');
   if (o.model !== 'cnn') throw new Error(`--mpc trains the seed CNN only: use --model cnn, not ${o.model}`);
-  if (o.act.kind !== 'ppoly') throw new Error(`--mpc needs a PPoly activation (--act ppoly[...]): ${describeActivation(o.act)} has no MPC backward pass here${o.parties === 2 ? ' (and ReLU needs 3 parties)' : ''}`);
-  if (!o.bn) throw new Error('--mpc: the seed CNN is built with batch norm; --no-bn is not supported');
+  if (o.act.kind !== 'ppoly' && o.act.kind !== 'polynomial') {
+    throw new Error(`--mpc needs a PPoly activation or a fixed polynomial (--act ppoly[...], poly:c0,c1,... or fit:FN:METHOD): ${describeActivation(o.act)} has no MPC backward pass here${o.parties === 2 ? ' (and ReLU needs 3 parties)' : ''}`);
+  }
+  if (o.act.coefficients.length < 2) throw new Error(`--mpc: the activation ${describeActivation(o.act)} is a constant (degree 0): give at least c0,c1`);
   if (o.parties !== 2 && o.parties !== 3) throw new Error(`--parties must be 2 or 3, got ${o.parties}`);
 }
 
@@ -129,12 +144,13 @@ export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (lin
   if (!Number.isInteger(a.checkpointEvery) || a.checkpointEvery < 0) throw new Error(`--checkpoint-every must be an integer >= 0, got ${a.checkpointEvery}`);
   const varianceRange = parseRange(a.bnVarRange);
   const s = r.settings;
+  if (a.bn !== (s.batchNorm ?? true)) throw new Error(`train --mpc: bn ${a.bn} disagrees with the settings' batchNorm ${String(s.batchNorm)}`);
   const d = loadDataset(r.dataset, { limitTrain: r.limitTrain, limitTest: r.limitTest });
   const out = path.resolve(r.out ?? path.join('out', `${s.model}-${d.kind}-mpc`));
   const mode = a.emulate ? 'plain' : a.parties === 3 ? '3pc' : '2pc';
   await selectBackend('cpu');
   const imageShape: [number, number, number] = [d.height, d.width, d.channels];
-  const probe = buildModel({ name: s.model, inputShape: imageShape, numClasses: d.numClasses, activation: s.activation, seed: s.seed });
+  const probe = buildFromSettings(s, imageShape, d.numClasses);
   const shape = seedCnnShapeOf(probe, varianceRange);
   probe.dispose();
   const { epochs: _e, ...kept } = s;

@@ -13,7 +13,7 @@ import { checkModelName, modelDefaults } from '../plain/models/index.js';
 import { runJobs } from '../plain/parallel.js';
 import { defaultLrSteps } from '../plain/sgd.js';
 import { checkSettings, train } from '../plain/train.js';
-import { checkMpcFlags, trainMpcRun, type TrainMpcArgs, type TrainMpcReport } from './train-mpc.js';
+import { checkMpcFlags, TRAIN_MPC_DEFAULTS, trainMpcRun, type TrainMpcArgs, type TrainMpcReport } from './train-mpc.js';
 
 /** The --mpc flags are optional: other callers (demo, bench) train in plaintext. */
 interface Args extends Partial<TrainMpcArgs> {
@@ -81,6 +81,7 @@ function mpcOnly(a: Partial<Args>): string[] {
 
 function trainSettings(a: Omit<Args, 'json'>, activation: ActivationSpec): TrainSettings {
   const defaults = modelDefaults(a.model);
+  if (a.bn === false && a.model !== 'cnn') throw new Error(`--no-bn: only the seed CNN (--model cnn) has a form without batch norm, not ${a.model}`);
   return {
     model: a.model,
     activation,
@@ -94,6 +95,8 @@ function trainSettings(a: Omit<Args, 'json'>, activation: ActivationSpec): Train
     mixup: a.mixup,
     mixupAlpha: a.mixupAlpha,
     seed: a.seed,
+    // Only when off: runs with batch norm keep the settings (and checkpoints) they always had.
+    ...(a.bn === false ? { batchNorm: false } : {}),
   };
 }
 
@@ -102,11 +105,13 @@ export async function trainMpcFromArgs(a: Omit<Args, 'json'>, log: (line: string
   checkModelName(a.model);
   const activation = parseActivation(a.act);
   const m: TrainMpcArgs = {
-    parties: a.parties ?? 2, emulate: a.emulate ?? false, bn: a.bn ?? true, fracBits: a.fracBits ?? 16, logitBound: a.logitBound ?? 32,
-    bnVarRange: a.bnVarRange ?? '0.25,16', checkpointEvery: a.checkpointEvery ?? 0, revealLoss: a.revealLoss ?? false, trunc: a.trunc ?? 'dealer',
+    emulate: a.emulate ?? false, bn: a.bn ?? true,
+    parties: a.parties ?? TRAIN_MPC_DEFAULTS.parties, fracBits: a.fracBits ?? TRAIN_MPC_DEFAULTS.fracBits, logitBound: a.logitBound ?? TRAIN_MPC_DEFAULTS.logitBound,
+    bnVarRange: a.bnVarRange ?? TRAIN_MPC_DEFAULTS.bnVarRange, checkpointEvery: a.checkpointEvery ?? TRAIN_MPC_DEFAULTS.checkpointEvery,
+    revealLoss: a.revealLoss ?? TRAIN_MPC_DEFAULTS.revealLoss, trunc: a.trunc ?? TRAIN_MPC_DEFAULTS.trunc,
     ...(a.stopAfterSteps !== undefined ? { stopAfterSteps: a.stopAfterSteps } : {}),
   };
-  checkMpcFlags({ model: a.model, act: activation, mixup: a.mixup, ngnv: a.ngnv, seeds: a.seeds, bn: m.bn, parties: m.parties });
+  checkMpcFlags({ model: a.model, act: activation, mixup: a.mixup, ngnv: a.ngnv, seeds: a.seeds, parties: m.parties });
   const settings = trainSettings(a, activation);
   checkSettings(settings);
   return trainMpcRun({ settings, dataset: a.dataset, limitTrain: a.limitTrain, limitTest: a.limitTest, out: a.out, resume: a.resume, stopAfter: a.stopAfter },
@@ -164,6 +169,7 @@ function childArgs(a: Omit<Args, 'json'>, seed: number, out: string): string[] {
   opt('limit-train', a.limitTrain);
   opt('limit-test', a.limitTest);
   if (a.mixup) args.push('--mixup');
+  if (a.bn === false) args.push('--no-bn');
   if (a.resume) args.push('--resume');
   return args;
 }
@@ -205,7 +211,12 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('mixup', { type: 'boolean', default: false, describe: 'Mixup with lambda ~ Beta(alpha, alpha)' })
       .option('mixup-alpha', { type: 'number', default: MIXUP_ALPHA })
       .option('ngnv', { type: 'string', describe: 'NGNV-ReLU in training: r,lambda[,sign] (e.g. 0.3,0.05)' })
-      .option('act', { type: 'string', default: 'relu', describe: 'relu | leaky[:alpha] | poly:c0,c1,.. | ppoly[:dD][:channel] (least-squares Leaky ReLU fit on N(0, 1.2^2), degree D, default 3) | ppoly:c0,c1,..[:channel]' })
+      .option('act', {
+        type: 'string', default: 'relu',
+        describe: 'relu | leaky[:alpha] | poly:c0,c1,.. (fixed polynomial) | fit:FN:METHOD[:dD] (fixed polynomial: FN leaky-relu|swish|tanh|relu|sigmoid '
+          + 'fitted by METHOD, degree D (default 3): lstsq on N(0, 1.2^2), taylor at 0 (Leaky ReLU/ReLU: SciPy\'s estimate from [-1, 1]), chebyshev (first-kind nodes) '
+          + 'or lagrange (equidistant points) on [-4, 4]) | ppoly[:dD][:channel] (learnable, from the least-squares Leaky ReLU fit on N(0, 1.2^2), degree D, default 3) | ppoly:c0,c1,..[:channel]',
+      })
       .option('seed', { type: 'number', default: 1 })
       .option('out', { type: 'string', describe: 'output directory (default out/MODEL-DATASET)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from the checkpoint in --out' })
@@ -219,14 +230,14 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout' })
       .option('mpc', { type: 'boolean', default: false, describe: 'train under secret sharing in party processes: P1 shares the data, P0 the weights and gets the model' })
       .option('parties', { type: 'number', describe: '--mpc: 2 (P2 only deals) or 3 (P2 online helper); default 2' })
-      .option('bn', { type: 'boolean', default: true, describe: '--mpc: batch norm (the seed CNN always has it)' })
+      .option('bn', { type: 'boolean', default: true, describe: 'cnn: batch norm after the conv; --no-bn builds the seed CNN with a conv bias instead (plaintext and --mpc)' })
       .option('emulate', { type: 'boolean', default: false, describe: '--mpc: run the same job in the plaintext (fixed-point) context' })
       .option('reveal-loss', { type: 'boolean', default: false, describe: '--mpc: reveal each batch\'s loss to the data owner (P1) for the progress bar' })
       .option('checkpoint-every', { type: 'number', default: 0, describe: '--mpc: also checkpoint every K batches (each party its own shares)' })
       .option('stop-after-steps', { type: 'number', describe: '--mpc: stop after this many batches in this run (checkpoint kept for --resume)' })
       .option('frac-bits', { type: 'number', default: 16, describe: '--mpc: fixed-point fractional bits f' })
       .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'dealer' as const, describe: '--mpc: truncation protocol (dealer: exact, one opening with a pair from P2; local: the holders truncate their shares, free but each element fails at |x| / 2^64, ~0.5 failures per epoch of the seed CNN, each one ruining the weights)' })
-      .option('logit-bound', { type: 'number', default: 32, describe: '--mpc: public bound B on |logit| for the softmax\'s row max by AppMax (2 parties; logits beyond it break the softmax). 3 parties take the exact row max (truncation ReLU) instead' })
+      .option('logit-bound', { type: 'number', default: 64, describe: '--mpc: public bound B on |logit| for the softmax\'s row max by AppMax (2 parties; logits beyond it break the softmax; 32 was too small for models without batch norm). 3 parties take the exact row max (truncation ReLU) instead' })
       .option('bn-var-range', { type: 'string', default: '0.25,16', describe: '--mpc: public range min,max of a channel\'s batch variance + eps (rsqrt; wider ranges need more Newton steps than f allows)' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     const log = (line: string): void => void process.stderr.write(`${line}\n`);

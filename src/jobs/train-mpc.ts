@@ -11,6 +11,10 @@
  * loss). At the end the weights are revealed to P0 only, who saves them as
  * the plaintext builder's tfjs model with a manifest. Every party
  * checkpoints its own shares (src/jobs/train-mpc-checkpoint.ts).
+ * The activation is a PPoly (coefficients shared by P0 and trained) or a
+ * fixed polynomial (`--act poly:` / `fit:`: public coefficients in the
+ * shape, nothing shared, trained or checkpointed for them); the CNN has
+ * batch norm or, with --no-bn, a conv bias (trained like any bias).
  */
 import { mul } from '../../protocols/beaver.js';
 import type { Normalisation } from '../../protocols/range-normalisation.js';
@@ -32,7 +36,7 @@ import { batchInputs } from '../plain/batches.js';
 import { MANIFEST_FORMAT, writeManifest, type BackboneManifest, type TrainSettings } from '../plain/manifest.js';
 import { oneHot } from '../plain/mixup.js';
 import { MODEL_FILE, saveModel, WEIGHTS_FILE } from '../plain/model-io.js';
-import { buildModel, parameterCount } from '../plain/models/index.js';
+import { buildFromSettings, parameterCount } from '../plain/models/index.js';
 import { stepDecayLr } from '../plain/sgd.js';
 import { encodeTensor, loadPartyCheckpoint, partyTag, writePartyCheckpoint, type CheckpointPosition, type MpcCheckpointMeta } from './train-mpc-checkpoint.js';
 
@@ -98,7 +102,7 @@ const DATA_OWNER = 1;
 /** P0's initial weights: the plaintext builder's for this seed. */
 async function initialWeights(job: TrainMpcJob): Promise<SeedCnnWeights> {
   await selectBackend('cpu');
-  const model = buildModel({ name: job.settings.model, inputShape: job.imageShape, numClasses: job.numClasses, activation: job.settings.activation, seed: job.settings.seed });
+  const model = buildFromSettings(job.settings, job.imageShape, job.numClasses);
   const w = seedCnnWeightsOf(model);
   model.dispose();
   return w;
@@ -201,21 +205,24 @@ export async function trainMpc(ctx: Context, job: TrainMpcJob): Promise<TrainMpc
         images = nhwcToNchw(batchInputs(data, data.train, idx, job.normalization), m, h, w, c);
         labels = oneHot(Array.from(idx, (i) => data.train.labels[i]!), k);
       }
-      const x = shareInput(ctx, DATA_OWNER, images, [m, c, h, w]);
-      const y = shareInput(ctx, DATA_OWNER, labels, [m, k]);
-      const g = await computeGradients(ctx, spec, state.params, { x, y }, opts);
-      const refs = trainableRefs(spec, g.params);
-      const update = await ctx.section('sgd', (cc) => sgdStep(cc, trainableValues(g.params, refs), trainableValues(g.grads, refs, 'gradients'), state.velocities,
-        { lr, momentum: s.momentum, weightDecay: s.weightDecay }));
-      state = { params: withTrainable(g.params, refs, update.weights), velocities: update.velocities };
+      // One call per (epoch, batch) under a fixed path: a resumed run draws the same
+      // masks and dealer correlations for this batch as an uninterrupted one.
+      const { next, prod } = await ctx.callAs('step', `${epoch}.${step}`, async (sc) => {
+        const x = shareInput(sc, DATA_OWNER, images, [m, c, h, w]);
+        const y = shareInput(sc, DATA_OWNER, labels, [m, k]);
+        const g = await computeGradients(sc, spec, state.params, { x, y }, opts);
+        const refs = trainableRefs(spec, g.params);
+        const update = await sc.section('sgd', (cc) => sgdStep(cc, trainableValues(g.params, refs), trainableValues(g.grads, refs, 'gradients'), state.velocities,
+          { lr, momentum: s.momentum, weightDecay: s.weightDecay }));
+        const revealed = job.revealLoss ? await revealTo(sc, await mul(sc, g.dOut, y), DATA_OWNER) : null;
+        return { next: { params: withTrainable(g.params, refs, update.weights), velocities: update.velocities }, prod: revealed };
+      });
+      state = next;
       let loss: number | undefined;
-      if (job.revealLoss) {
-        const prod = await revealTo(ctx, await mul(ctx, g.dOut, y), DATA_OWNER);
-        if (dataOwner) {
-          loss = lossOf(prod, m, k);
-          lossSum += loss * m;
-          lossCount += m;
-        }
+      if (prod && dataOwner) {
+        loss = lossOf(prod, m, k);
+        lossSum += loss * m;
+        lossCount += m;
       }
       steps++;
       pos = { epoch, step: step + 1 };
@@ -255,7 +262,7 @@ export async function trainMpc(ctx: Context, job: TrainMpcJob): Promise<TrainMpc
 async function saveTrained(job: TrainMpcJob, v: Map<string, number[]>, seconds: number, backend: string): Promise<void> {
   await selectBackend('cpu');
   const s = job.settings;
-  const model = buildModel({ name: s.model, inputShape: job.imageShape, numClasses: job.numClasses, activation: s.activation, seed: s.seed });
+  const model = buildFromSettings(s, job.imageShape, job.numClasses);
   const get = (name: string): number[] => {
     const x = v.get(name);
     if (!x) throw new Error(`trained weights: ${name} is missing`);
@@ -264,7 +271,8 @@ async function saveTrained(job: TrainMpcJob, v: Map<string, number[]>, seconds: 
   const rows = job.shape.perChannel ? job.shape.filters : 1;
   const weights: SeedCnnWeights = {
     conv: get('conv.weight'), dense: get('logits.weight'), denseBias: get('logits.bias'),
-    coefficients: Array.from({ length: rows }, (_, ch) => Array.from({ length: job.shape.degree + 1 }, (_, kk) => get(`act.c${kk}`)[ch]!)),
+    // A fixed polynomial has no act.cK: the builder's layer already holds its public coefficients.
+    coefficients: job.shape.fixed ? [] : Array.from({ length: rows }, (_, ch) => Array.from({ length: job.shape.degree + 1 }, (_, kk) => get(`act.c${kk}`)[ch]!)),
   };
   if (job.shape.bn) Object.assign(weights, { gamma: get('bn.gamma'), beta: get('bn.beta'), movingMean: get('bn.movingMean'), movingVariance: get('bn.movingVariance') });
   else weights.convBias = get('conv.bias');

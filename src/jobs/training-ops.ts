@@ -8,6 +8,7 @@
 import { channelDot, channelMul } from '../../protocols/channel-products.js';
 import { conv2dGradInput, conv2dGradWeight, matmulTransA, matmulTransB } from '../../protocols/gradient-products.js';
 import { powers, powerWorkBits } from '../../protocols/powers.js';
+import { LOCAL_SAFE_EXTRA_BITS } from '../../protocols/truncation.js';
 import type { CorrelationSpec } from '../mpc/correlations.js';
 import { Shared } from '../mpc/shared.js';
 import { conv2dOutputShape, DEFAULT_FRAC_BITS } from '../ring/index.js';
@@ -129,15 +130,17 @@ function powersCase(op: TrainingOp, size: number, degree: number): ArithCase {
     const w = powerWorkBits(f, degree);
     return Array.from({ length: degree - 1 }, (_, i) => (i + 2) * w - f).filter((bits) => bits > 0);
   };
+  /** Those that open x + r in dealer mode: a power at <= f + LOCAL_SAFE_EXTRA_BITS bits stays local (protocols/truncation.ts). */
+  const openedBits = (f: number): number[] => truncBits(f).filter((bits) => bits > LOCAL_SAFE_EXTRA_BITS);
   return {
     op, size, operandShapes: [[size]], outShape: [degree, size],
     run: async (ctx, [x]) => stack(await powers(ctx, x!, degree)),
     correlations: (t, f) => [
       { kind: 'power', n: size, degree, shift: f - powerWorkBits(f, degree) },
-      ...truncBits(f).flatMap((bits) => truncSpecs(t, size, bits)),
+      ...openedBits(f).flatMap((bits) => truncSpecs(t, size, bits)),
     ],
     cost: (t, f = DEFAULT_FRAC_BITS) => {
-      const truncated = truncBits(f).length;
+      const truncated = openedBits(f).length;
       const dealerTrunc = t === 'dealer' && truncated > 0;
       return { bytesPerHolder: ELEMENT_BYTES * size * (1 + (t === 'dealer' ? truncated : 0)), rounds: 1 + (dealerTrunc ? 1 : 0) };
     },

@@ -112,6 +112,7 @@ const ROOT_TAG = 'job';
 export class Context {
   private clock: number;
   private children = 0;
+  private readonly namedChildren = new Set<string>();
   private correlationsTaken = 0;
   private readonly prgs = new Map<PartyId, Prg>();
   private readonly peersUsed = new Set<PartyId>();
@@ -226,6 +227,20 @@ export class Context {
    */
   call<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
     const child = new Context(this.party, `${this.path === '' ? '' : `${this.path}/`}${name}#${this.children++}`, this);
+    return child.run(name, body);
+  }
+
+  /**
+   * As call(), but under the path `name@key` that the caller makes unique
+   * among this context's children (a training step's epoch and batch), not
+   * a counter: the same step then gets the same path, so the same masks
+   * and correlations, in a resumed run as in an uninterrupted one.
+   */
+  callAs<T>(name: string, key: string, body: (c: Context) => Promise<T>): Promise<T> {
+    const segment = `${name}@${key}`;
+    if (this.namedChildren.has(segment)) throw new Error(`call path ${segment} used twice under '${this.tag}'`);
+    this.namedChildren.add(segment);
+    const child = new Context(this.party, `${this.path === '' ? '' : `${this.path}/`}${segment}`, this);
     return child.run(name, body);
   }
 

@@ -26,6 +26,8 @@ export interface TrainSettings {
   mixup: boolean;
   mixupAlpha: number;
   seed: number;
+  /** Seed CNN only: false when built without batch norm (`--no-bn`). Absent means with it, so older manifests read the same. */
+  batchNorm?: boolean;
 }
 
 export interface EpochMetrics {

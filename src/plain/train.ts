@@ -21,7 +21,7 @@ import { evaluateAccuracy } from './evaluate.js';
 import { MANIFEST_FORMAT, writeManifest, type BackboneManifest, type EpochMetrics, type TrainSettings } from './manifest.js';
 import { mixup, oneHot } from './mixup.js';
 import { MODEL_FILE, saveModel, WEIGHTS_FILE } from './model-io.js';
-import { buildModel, parameterCount } from './models/index.js';
+import { buildFromSettings, parameterCount } from './models/index.js';
 import { stepProgress } from './progress.js';
 import { deriveSeed, Rng } from '../common/random.js';
 import { SgdMomentum, stepDecayLr } from './sgd.js';
@@ -95,7 +95,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
   const norm: Normalization = measureNormalization(d.train, d.channels);
   const shape = datasetShape(d);
-  const model = buildModel({ name: s.model, inputShape: shape, numClasses: d.numClasses, activation: s.activation, seed: s.seed });
+  const model = buildFromSettings(s, shape, d.numClasses);
   const sgd = new SgdMomentum(trainableVariables(model), s.momentum, s.weightDecay);
   const ngnvLayers = model.layers.filter((l): l is NgnvRelu => l instanceof NgnvRelu);
 

@@ -3,14 +3,16 @@
  * BN -> PPoly degree 3 per channel -> avgpool 2x2 -> dense 3 classes, batch
  * 4), its seeded weights and batch as a 'train-check' job, and the same
  * steps in plaintext tfjs (src/plain/train.ts's trainStep and SgdMomentum,
- * the BN layer of src/plain/models/common.ts) as the reference.
+ * the BN layer of src/plain/models/common.ts) as the reference. Variants:
+ * without BN (a conv bias instead) and with a fixed polynomial
+ * (PolynomialActivation, public coefficients) instead of PPoly.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import type { TrainCheckJob } from '../../src/jobs/train-check.js';
 import type { SeedCnnShape, SeedCnnWeights } from '../../src/nn/train/seed-cnn.js';
-import { PPoly } from '../../src/plain/activations/index.js';
+import { PolynomialActivation, PPoly } from '../../src/plain/activations/index.js';
 import { batchNorm } from '../../src/plain/models/common.js';
 import { SgdMomentum } from '../../src/plain/sgd.js';
 import { trainableVariables, trainStep } from '../../src/plain/train.js';
@@ -30,7 +32,14 @@ export const SHAPE: SeedCnnShape = {
   epsilon: 1e-5, momentum: 0.9, varianceRange: { min: 0.25, max: 16 },
 };
 
-export function tinyJob(steps = 2): TrainCheckJob {
+export interface TinyVariant {
+  /** Batch norm (default true); without it the conv has a bias. */
+  bn?: boolean;
+  /** A fixed polynomial activation with these public coefficients instead of PPoly. */
+  fixed?: number[];
+}
+
+export function tinyJob(steps = 2, variant: TinyVariant = {}): TrainCheckJob {
   const g = gaussian(7);
   const list = (n: number, scale: number, offset = 0): number[] => Array.from({ length: n }, () => offset + scale * g());
   const f = SHAPE.filters;
@@ -44,8 +53,16 @@ export function tinyJob(steps = 2): TrainCheckJob {
     dense: list(features * SHAPE.classes, 0.4), denseBias: list(SHAPE.classes, 0.05),
   };
   const n = 4;
+  const images = list(n * 36, 1, 0.2);
+  // Variants draw after the default job's numbers, so it stays what it was.
+  const model: SeedCnnShape = { ...SHAPE, bn: variant.bn ?? true };
+  if (!model.bn) {
+    weights.convBias = list(f, 0.1);
+    for (const k of ['gamma', 'beta', 'movingMean', 'movingVariance'] as const) delete weights[k];
+  }
+  if (variant.fixed) Object.assign(model, { fixed: [...variant.fixed], degree: variant.fixed.length - 1, perChannel: false });
   return {
-    kind: 'train-check', model: SHAPE, weights, images: list(n * 36, 1, 0.2), labels: [0, 2, 1, 2], steps,
+    kind: 'train-check', model, weights, images, labels: [0, 2, 1, 2], steps,
     lr: 0.1, momentum: 0.9, weightDecay: 5e-4, logitSpread: 8, normalisation: 'public',
   };
 }
@@ -64,12 +81,12 @@ export async function tfjsReference(job: TrainCheckJob): Promise<Map<string, num
   const k = s.kernel;
   const f = s.filters;
   const input = tfl.input({ shape: [h, w, c] });
-  const conv = tfl.layers.conv2d({ filters: f, kernelSize: k, padding: 'same', useBias: false });
-  const bn = batchNorm('bn');
-  const act = new PPoly({ coefficients: job.weights.coefficients[0]!, perChannel: true });
+  const conv = tfl.layers.conv2d({ filters: f, kernelSize: k, padding: 'same', useBias: !s.bn });
+  const bn = s.bn ? batchNorm('bn') : null;
+  const act = s.fixed ? new PolynomialActivation({ coefficients: s.fixed }) : new PPoly({ coefficients: job.weights.coefficients[0]!, perChannel: true });
   const dense = tfl.layers.dense({ units: s.classes });
   let y = conv.apply(input) as SymbolicTensor;
-  y = bn.apply(y) as SymbolicTensor;
+  if (bn) y = bn.apply(y) as SymbolicTensor;
   y = act.apply(y) as SymbolicTensor;
   y = tfl.layers.averagePooling2d({ poolSize: 2, strides: 2 }).apply(y) as SymbolicTensor;
   y = tfl.layers.flatten().apply(y) as SymbolicTensor;
@@ -78,12 +95,14 @@ export async function tfjsReference(job: TrainCheckJob): Promise<Map<string, num
   // [Co, Ci, kh, kw] -> [kh, kw, Ci, Co]
   const kernel = new Array<number>(wt.conv.length);
   for (let o = 0; o < f; o++) for (let i = 0; i < c; i++) for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) kernel[((a * k + b) * c + i) * f + o] = wt.conv[((o * c + i) * k + a) * k + b]!;
-  conv.setWeights([tf.tensor4d(kernel, [k, k, c, f])]);
-  bn.setWeights([tf.tensor1d(wt.gamma!), tf.tensor1d(wt.beta!), tf.tensor1d(wt.movingMean!), tf.tensor1d(wt.movingVariance!)]);
+  conv.setWeights([tf.tensor4d(kernel, [k, k, c, f]), ...(s.bn ? [] : [tf.tensor1d(wt.convBias!)])]);
+  bn?.setWeights([tf.tensor1d(wt.gamma!), tf.tensor1d(wt.beta!), tf.tensor1d(wt.movingMean!), tf.tensor1d(wt.movingVariance!)]);
   const d = s.degree + 1;
-  const coef = new Array<number>(d * f);
-  for (let kk = 0; kk < d; kk++) for (let ch = 0; ch < f; ch++) coef[kk * f + ch] = wt.coefficients[ch]![kk]!;
-  act.setWeights([tf.tensor2d(coef, [d, f])]);
+  if (!s.fixed) {
+    const coef = new Array<number>(d * f);
+    for (let kk = 0; kk < d; kk++) for (let ch = 0; ch < f; ch++) coef[kk * f + ch] = wt.coefficients[ch]![kk]!;
+    act.setWeights([tf.tensor2d(coef, [d, f])]);
+  }
   dense.setWeights([tf.tensor2d(wt.dense, [wt.dense.length / s.classes, s.classes]), tf.tensor1d(wt.denseBias)]);
   const n = job.labels.length;
   const x = tf.tensor4d(toNhwc(job.images, n, c, h, w), [n, h, w, c]);
@@ -95,10 +114,14 @@ export async function tfjsReference(job: TrainCheckJob): Promise<Map<string, num
   const convRing = new Array<number>(kNew.length);
   for (let o = 0; o < f; o++) for (let i = 0; i < c; i++) for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) convRing[((o * c + i) * k + a) * k + b] = kNew[((a * k + b) * c + i) * f + o]!;
   out.set('conv.weight', convRing);
-  const [gamma, beta, mm, mv] = await Promise.all(bn.getWeights().map(async (t) => Array.from(await t.data())));
-  out.set('bn.gamma', gamma!).set('bn.beta', beta!).set('bn.movingMean', mm!).set('bn.movingVariance', mv!);
-  const cNew = Array.from(await act.getWeights()[0]!.data());
-  for (let kk = 0; kk < d; kk++) out.set(`act.c${kk}`, cNew.slice(kk * f, (kk + 1) * f));
+  if (bn) {
+    const [gamma, beta, mm, mv] = await Promise.all(bn.getWeights().map(async (t) => Array.from(await t.data())));
+    out.set('bn.gamma', gamma!).set('bn.beta', beta!).set('bn.movingMean', mm!).set('bn.movingVariance', mv!);
+  } else out.set('conv.bias', Array.from(await conv.getWeights()[1]!.data()));
+  if (!s.fixed) {
+    const cNew = Array.from(await act.getWeights()[0]!.data());
+    for (let kk = 0; kk < d; kk++) out.set(`act.c${kk}`, cNew.slice(kk * f, (kk + 1) * f));
+  }
   const [dk, db] = await Promise.all(dense.getWeights().map(async (t) => Array.from(await t.data())));
   out.set('logits.weight', dk!).set('logits.bias', db!);
   sgd.dispose();
@@ -110,11 +133,10 @@ export async function tfjsReference(job: TrainCheckJob): Promise<Map<string, num
 /** The initial values by name (for update sizes). */
 export function initialValues(job: TrainCheckJob): Map<string, number[]> {
   const w = job.weights;
-  const m = new Map<string, number[]>([
-    ['conv.weight', w.conv], ['bn.gamma', w.gamma!], ['bn.beta', w.beta!], ['bn.movingMean', w.movingMean!], ['bn.movingVariance', w.movingVariance!],
-    ['logits.weight', w.dense], ['logits.bias', w.denseBias],
-  ]);
-  for (let kk = 0; kk <= job.model.degree; kk++) m.set(`act.c${kk}`, w.coefficients.map((r) => r[kk]!));
+  const m = new Map<string, number[]>([['conv.weight', w.conv], ['logits.weight', w.dense], ['logits.bias', w.denseBias]]);
+  if (job.model.bn) m.set('bn.gamma', w.gamma!).set('bn.beta', w.beta!).set('bn.movingMean', w.movingMean!).set('bn.movingVariance', w.movingVariance!);
+  else m.set('conv.bias', w.convBias!);
+  if (!job.model.fixed) for (let kk = 0; kk <= job.model.degree; kk++) m.set(`act.c${kk}`, w.coefficients.map((r) => r[kk]!));
   return m;
 }
 

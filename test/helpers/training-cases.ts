@@ -13,6 +13,7 @@ import type { CaseOutput } from '../../src/jobs/protocol-check.js';
 import type { TruncationMode } from '../../src/mpc/context.js';
 import { outputSize } from '../../src/mpc/correlations.js';
 import { powerWorkBits } from '../../protocols/powers.js';
+import { LOCAL_SAFE_EXTRA_BITS } from '../../protocols/truncation.js';
 
 export const F = 16;
 export const ULP = 2 ** -F;
@@ -57,9 +58,17 @@ function truncatedPowers(c: TrainingCheck): number {
   return n;
 }
 
-/** Truncations (one message each way, all in one round) per holder. */
+/**
+ * Truncations that open x + r in dealer mode (one message each way, all in
+ * one round) per holder: a power at no more than f + LOCAL_SAFE_EXTRA_BITS
+ * bits stays local (protocols/truncation.ts).
+ */
 function truncations(c: TrainingCheck): number {
-  return c.degree ? truncatedPowers(c) : 1;
+  if (!c.degree) return 1;
+  const w = powerWorkBits(F, c.degree);
+  let n = 0;
+  for (let k = 2; k <= c.degree; k++) if (k * w > F + LOCAL_SAFE_EXTRA_BITS) n++;
+  return n;
 }
 
 /**

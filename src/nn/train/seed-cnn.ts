@@ -1,9 +1,11 @@
 /**
  * The seed CNN as a training ModelSpec (seed mpc-cnn-batchnorm-ppoly.txt
  * 3.5; src/plain/models/cnn.ts): Conv k x k 'same' (no bias with BN) ->
- * BatchNorm -> PPoly -> AvgPool 2x2 -> Flatten -> Dense(classes). Weights
- * in the ring layout (conv [Co, Ci, k, k], dense [in, out] in tfjs's
- * (h, w, c) row order); null on parties that do not own the model.
+ * [BatchNorm] -> PPoly or a fixed polynomial -> AvgPool 2x2 -> Flatten ->
+ * Dense(classes). Weights in the ring layout (conv [Co, Ci, k, k], dense
+ * [in, out] in tfjs's (h, w, c) row order); null on parties that do not own
+ * the model. A fixed polynomial's coefficients are public: they are part of
+ * the shape every party knows, not of the owner's weights.
  */
 import type { ActivationFn, LayerSpec, ModelSpec } from '../spec.js';
 
@@ -14,9 +16,15 @@ export interface SeedCnnShape {
   /** Odd: 'same' padding is symmetric. */
   kernel: number;
   classes: number;
-  /** PPoly degree (coefficients c_0..c_degree). */
+  /** Activation degree (coefficients c_0..c_degree). */
   degree: number;
   perChannel: boolean;
+  /**
+   * A fixed polynomial activation (PolynomialActivation): its public
+   * coefficients c_0..c_degree, multiplied as public scalars and never
+   * trained. Absent: PPoly (learnable, shared coefficients).
+   */
+  fixed?: number[];
   bn: boolean;
   /** Batch norm epsilon and moving-average momentum (tfjs: 1e-5 and 0.9 here, src/plain/models/common.ts). */
   epsilon: number;
@@ -33,7 +41,7 @@ export interface SeedCnnWeights {
   beta?: number[];
   movingMean?: number[];
   movingVariance?: number[];
-  /** [C or 1][degree + 1] */
+  /** PPoly: [C or 1][degree + 1]; ignored (may be empty) with a fixed polynomial. */
   coefficients: number[][];
   dense: number[];
   denseBias: number[];
@@ -49,8 +57,9 @@ export function seedCnnSpec(s: SeedCnnShape, w: SeedCnnWeights | null): ModelSpe
   const [ph, pw] = [Math.floor(h / 2), Math.floor(wd / 2)];
   const features = f * ph * pw;
   const rows = s.perChannel ? f : 1;
+  if (s.fixed && (s.fixed.length !== s.degree + 1 || s.perChannel)) throw new RangeError(`seed CNN: a fixed polynomial has degree + 1 = ${s.degree + 1} coefficients and no per-channel form, got ${s.fixed.length}${s.perChannel ? ' per channel' : ''}`);
   const coefficients = w ? w.coefficients : Array.from({ length: rows }, () => new Array<number>(s.degree + 1).fill(NaN));
-  const act: ActivationFn = { fn: 'ppoly', coefficients, perChannel: s.perChannel };
+  const act: ActivationFn = s.fixed ? { fn: 'polynomial', coefficients: [...s.fixed] } : { fn: 'ppoly', coefficients, perChannel: s.perChannel };
   const layers: LayerSpec[] = [
     { kind: 'input', name: 'input', className: 'InputLayer', inputs: [], outShape: [c, h, wd] },
     {
@@ -67,7 +76,7 @@ export function seedCnnSpec(s: SeedCnnShape, w: SeedCnnWeights | null): ModelSpe
     });
   }
   const prev = (): string => layers[layers.length - 1]!.name;
-  layers.push({ kind: 'activation', name: 'act', className: 'PPoly', inputs: [prev()], outShape: [f, h, wd], activation: act });
+  layers.push({ kind: 'activation', name: 'act', className: s.fixed ? 'PolynomialActivation' : 'PPoly', inputs: [prev()], outShape: [f, h, wd], activation: act });
   layers.push({ kind: 'avgpool', name: 'pool', className: 'AveragePooling2D', inputs: ['act'], outShape: [f, ph, pw], pool: [2, 2], stride: [2, 2], padding: { top: 0, bottom: 0, left: 0, right: 0 } });
   layers.push({ kind: 'flatten', name: 'flatten', className: 'Flatten', inputs: ['pool'], outShape: [features] });
   layers.push({

@@ -3,7 +3,9 @@
  * takes an ActivationSpec and calls makeActivation once per activation site.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { fit } from '../../approx/fits.js';
+import { presetFit, PRESET_DEGREE } from '../../approx/fit-presets.js';
+import { FIT_METHODS, fit, type FitMethod } from '../../approx/fits.js';
+import { isActivationName } from '../../approx/functions.js';
 import { checkNgnvParams, NgnvRelu, type NgnvParams } from './ngnv.js';
 import { checkCoefficients, PolynomialActivation, PPoly } from './polynomial.js';
 
@@ -14,7 +16,8 @@ export type ActivationSpec =
   | { kind: 'relu' }
   | { kind: 'leaky-relu'; alpha: number }
   | ({ kind: 'ngnv' } & NgnvParams)
-  | { kind: 'polynomial'; coefficients: number[] }
+  /** Fixed (public, not trained) coefficients; `fit` says which preset fit they are (`--act fit:...`). */
+  | { kind: 'polynomial'; coefficients: number[]; fit?: string }
   | { kind: 'ppoly'; coefficients: number[]; perChannel: boolean };
 
 export function checkActivation(a: ActivationSpec): void {
@@ -68,15 +71,36 @@ export function seedPPolyCoefficients(degree = 3): number[] {
 }
 
 /**
- * CLI form: relu | leaky[:alpha] | poly:c0,c1,... | ppoly[:channel] |
- * ppoly:dD[:channel] | ppoly:c0,c1,...[:channel] (power-basis coefficients,
- * c0 first; a bare ppoly is seedPPolyCoefficients(3), ppoly:dD the same fit
- * of degree D).
+ * `fit:FN:METHOD[:dD]`: the fixed polynomial of src/approx/fit-presets.ts
+ * (FN leaky-relu | swish | tanh | relu | sigmoid, METHOD lstsq | taylor |
+ * chebyshev | lagrange, degree D, default 3).
+ */
+function parseFit(text: string): ActivationSpec {
+  const [, fn, method, degreeText, ...rest] = text.split(':');
+  const usage = `--act ${text}: expected fit:FN:METHOD[:dD] with FN leaky-relu, swish, tanh, relu or sigmoid and METHOD ${FIT_METHODS.join(', ')}`;
+  if (fn === undefined || !isActivationName(fn) || method === undefined || !(FIT_METHODS as readonly string[]).includes(method) || rest.length > 0) throw new Error(usage);
+  const d = degreeText === undefined ? null : /^d(\d+)$/.exec(degreeText);
+  if (degreeText !== undefined && !(d && Number(d[1]) >= 1 && Number(d[1]) <= 12)) throw new Error(`${usage}; the degree dD is d1..d12`);
+  const degree = d ? Number(d[1]) : PRESET_DEGREE;
+  const f = presetFit(fn, method as FitMethod, degree);
+  return { kind: 'polynomial', coefficients: f.coefficients, fit: `${fn} by ${f.setting}, degree ${degree}` };
+}
+
+/**
+ * CLI form: relu | leaky[:alpha] | poly:c0,c1,... | fit:FN:METHOD[:dD] |
+ * ppoly[:channel] | ppoly:dD[:channel] | ppoly:c0,c1,...[:channel]
+ * (power-basis coefficients, c0 first). poly and fit are fixed polynomials
+ * (public constants, never trained); fit:FN:METHOD[:dD] is the preset fit of
+ * src/approx/fit-presets.ts (e.g. fit:tanh:chebyshev, fit:leaky-relu:lstsq:d2;
+ * lstsq on N(0, 1.2^2), Taylor at 0, Chebyshev and Lagrange on [-4, 4]).
+ * A bare ppoly is seedPPolyCoefficients(3) (= fit:leaky-relu:lstsq, but
+ * learnable), ppoly:dD the same fit of degree D.
  */
 export function parseActivation(text: string): ActivationSpec {
   const [kind, arg, extra] = text.split(':');
   let a: ActivationSpec;
-  if (kind === 'relu' && arg === undefined) a = { kind: 'relu' };
+  if (kind === 'fit') a = parseFit(text);
+  else if (kind === 'relu' && arg === undefined) a = { kind: 'relu' };
   else if (kind === 'leaky' || kind === 'leaky-relu') a = { kind: 'leaky-relu', alpha: arg === undefined ? 0.01 : Number(arg) };
   else if ((kind === 'poly' || kind === 'polynomial') && arg) a = { kind: 'polynomial', coefficients: numbers(arg, '--act poly') };
   else if (kind === 'ppoly') {
@@ -88,7 +112,7 @@ export function parseActivation(text: string): ActivationSpec {
     if (degree && !(Number(degree[1]) >= 1 && Number(degree[1]) <= 12)) throw new Error(`--act ppoly:${arg}: degree must be 1..12`);
     const coefficients = bare ? seedPPolyCoefficients(3) : degree ? seedPPolyCoefficients(Number(degree[1])) : numbers(arg!, '--act ppoly');
     a = { kind: 'ppoly', coefficients, perChannel: option === 'channel' };
-  } else throw new Error(`unknown activation "${text}": use relu, leaky[:alpha], poly:c0,c1,..., ppoly[:dD][:channel], ppoly:c0,c1,...[:channel]`);
+  } else throw new Error(`unknown activation "${text}": use relu, leaky[:alpha], poly:c0,c1,..., fit:FN:METHOD[:dD], ppoly[:dD][:channel], ppoly:c0,c1,...[:channel]`);
   checkActivation(a);
   return a;
 }
@@ -113,7 +137,7 @@ export function describeActivation(a: ActivationSpec): string {
     case 'ngnv':
       return `NGNV-ReLU (r ${a.r}, lambda ${a.lambda}, ${a.variant}; ReLU at inference)`;
     case 'polynomial':
-      return `polynomial [${a.coefficients.join(', ')}]`;
+      return `polynomial [${a.coefficients.join(', ')}]${a.fit ? ` (${a.fit})` : ''}`;
     case 'ppoly':
       return `PPoly from [${a.coefficients.join(', ')}]${a.perChannel ? ' per channel' : ''}`;
   }

@@ -1,6 +1,7 @@
 /** Model names and the builder behind each. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ActivationSpec } from '../activations/index.js';
+import type { TrainSettings } from '../manifest.js';
 import { checkActivation } from '../activations/index.js';
 import { buildSeedCnn } from './cnn.js';
 import { buildResnet, resnetDepthOk } from './resnet.js';
@@ -35,15 +36,23 @@ export interface ModelSpec {
   activation: ActivationSpec;
   /** Seeds the initial weights. */
   seed: number;
+  /** Seed CNN only: false builds it without batch norm (a conv bias instead). Default true. */
+  batchNorm?: boolean;
 }
 
 export function buildModel(spec: ModelSpec): LayersModel {
   checkModelName(spec.name);
   checkActivation(spec.activation);
   const ctx = { activation: spec.activation, seed: spec.seed, next: 0 };
-  if (spec.name === 'cnn') return buildSeedCnn(ctx, spec.inputShape, spec.numClasses);
+  if (spec.batchNorm === false && spec.name !== 'cnn') throw new Error(`--no-bn: only the seed CNN (--model cnn) can be built without batch norm, not ${spec.name}`);
+  if (spec.name === 'cnn') return buildSeedCnn(ctx, spec.inputShape, spec.numClasses, spec.batchNorm ?? true);
   if (spec.name === 'vgg') return buildVggSmall(ctx, spec.inputShape, spec.numClasses);
   return buildResnet(ctx, Number(spec.name.slice('resnet'.length)), spec.inputShape, spec.numClasses);
+}
+
+/** The model a training run's settings describe (the same initial weights for the same seed). */
+export function buildFromSettings(s: Pick<TrainSettings, 'model' | 'activation' | 'seed' | 'batchNorm'>, inputShape: [number, number, number], numClasses: number): LayersModel {
+  return buildModel({ name: s.model, inputShape, numClasses, activation: s.activation, seed: s.seed, ...(s.batchNorm === false ? { batchNorm: false } : {}) });
 }
 
 export function parameterCount(model: LayersModel): number {
