@@ -10,31 +10,19 @@
  * resumed ends within the same tolerance of the uninterrupted run; bad
  * flags and bad resume directories fail with one line each.
  */
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mpcnet } from './helpers/run-cli.js';
 import { prepareTrainMpc } from '../src/cli/train-mpc.js';
-import { packageRoot, startRun } from '../src/mpc/launcher.js';
+import { startRun } from '../src/mpc/launcher.js';
 import { parseActivation } from '../src/plain/activations/index.js';
 import { readModelFiles } from '../src/nn/model-files.js';
 
-const cli = path.join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const T = 180_000;
 const TOL = 0.01;
-const run = promisify(execFile);
 
-async function mpcnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 24 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'mpcnet-train-mpc-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -13,16 +13,15 @@
  *    dense tensors, and saves the model plaintext `train` saves (same
  *    layers, weights and activation config), which `mpcnet eval` reads.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mpcnet } from './helpers/run-cli.js';
 import { presetFit } from '../src/approx/fit-presets.js';
 import { trainCheck, type TrainCheckJob, type TrainCheckOutput } from '../src/jobs/train-check.js';
 import { Context } from '../src/mpc/context.js';
-import { packageRoot, runSession } from '../src/mpc/launcher.js';
+import { runSession } from '../src/mpc/launcher.js';
 import { readModelFiles } from '../src/nn/model-files.js';
 import { parseActivation, seedPPolyCoefficients } from '../src/plain/activations/index.js';
 import { selectBackend } from '../src/plain/backend.js';
@@ -30,8 +29,6 @@ import { compareUpdates, initialValues, tfjsReference, tinyJob } from './helpers
 
 const T = 180_000;
 const TOL = 0.01;
-const cli = path.join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-const run = promisify(execFile);
 
 function coefficientsOf(text: string): number[] {
   const a = parseActivation(text);
@@ -91,15 +88,6 @@ describe('fixed polynomial and no-BN training steps against tfjs', () => {
   });
 });
 
-async function mpcnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 24 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 /** The activation layer's config and the weights (name -> values) of a saved model. */
 function saved(dir: string): { act: { className: string; coefficients?: number[] }; weights: Map<string, number[]> } {
