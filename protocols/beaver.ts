@@ -62,13 +62,23 @@ function contiguous(parts: BigUint64Array[]): BigUint64Array {
  * A geometry that does not fit is refused before the call starts.
  */
 export async function beaverProduct(ctx: Context, name: string, spec: BilinearSpec, x: Shared, y: Shared, opts: BeaverOptions = {}): Promise<Shared> {
+  const { op, outShape } = bindOperands(name, spec, x, y, opts.outShape);
+  return ctx.call(name, (c) => beaverBilinear(c, x, y, spec, op, outShape, opts));
+}
+
+/**
+ * The bilinear op of `spec` for operands x and y, and the result's shape
+ * (default the op's): refuses sizes that do not fit, naming the call.
+ * Shared by the Beaver and the masked-operand products (protocols/masked.ts).
+ */
+export function bindOperands(name: string, spec: BilinearSpec, x: Shared, y: Shared, outShape?: Shape): { op: BoundBilinear; outShape: Shape } {
   const op = bindBilinear(spec);
   for (const [what, t, shape] of [['first', x, op.xShape], ['second', y, op.yShape]] as const) {
     if (t.size !== shapeSize(shape)) throw new RangeError(`${name}: ${what} operand [${t.shape.join(', ')}] does not fit ${formatShape(shape)}`);
   }
-  const outShape = opts.outShape ?? op.outShape;
-  if (shapeSize(outShape) !== shapeSize(op.outShape)) throw new RangeError(`${name}: result shape ${formatShape(outShape)} does not fit ${formatShape(op.outShape)}`);
-  return ctx.call(name, (c) => beaverBilinear(c, x, y, spec, op, outShape, opts));
+  const shape = outShape ?? op.outShape;
+  if (shapeSize(shape) !== shapeSize(op.outShape)) throw new RangeError(`${name}: result shape ${formatShape(shape)} does not fit ${formatShape(op.outShape)}`);
+  return { op, outShape: shape };
 }
 
 async function beaverBilinear(c: Context, x: Shared, y: Shared, spec: BilinearSpec, op: BoundBilinear, outShape: Shape, opts: ProductOptions): Promise<Shared> {

@@ -27,10 +27,7 @@ export interface ChannelOptions extends ProductOptions {
 
 /** x * g[c] for every element of channel c; the result has x's shape. */
 export async function channelMul(ctx: Context, x: Shared, g: Shared, opts: ChannelOptions = {}): Promise<Shared> {
-  const layout = channelLayout(x.shape, opts.axis ?? 1);
-  if (g.shape.length !== 1 || g.size !== layout.channels) {
-    throw new RangeError(`channelMul: per-channel factor ${formatShape(g.shape)} for ${layout.channels} channels of ${formatShape(x.shape)}`);
-  }
+  const layout = factorLayout(x, g, opts.axis ?? 1);
   return beaverProduct(ctx, 'channelMul', { kind: 'channelMul', ...layout }, x, g, { ...opts, outShape: x.shape });
 }
 
@@ -43,12 +40,16 @@ export async function channelDot(ctx: Context, x: Shared, y: Shared, opts: Chann
 
 /** channelMul of masked operands, untruncated. */
 export function maskedChannelMul(ctx: Context, mx: Masked, mg: Masked): Promise<Shared> {
-  const x = mx.value;
-  const layout = channelLayout(x.shape, 1);
-  if (mg.value.shape.length !== 1 || mg.value.size !== layout.channels) {
-    throw new RangeError(`channelMul: per-channel factor ${formatShape(mg.value.shape)} for ${layout.channels} channels of ${formatShape(x.shape)}`);
+  return maskedProduct(ctx, 'channelMul', { kind: 'channelMul', ...factorLayout(mx.value, mg.value, 1) }, mx, mg, mx.value.shape);
+}
+
+/** x's [outer, C, inner] layout, checking that g is one factor per channel. */
+function factorLayout(x: Shared, g: Shared, axis: number): ReturnType<typeof channelLayout> {
+  const layout = channelLayout(x.shape, axis);
+  if (g.shape.length !== 1 || g.size !== layout.channels) {
+    throw new RangeError(`channelMul: per-channel factor ${formatShape(g.shape)} for ${layout.channels} channels of ${formatShape(x.shape)}`);
   }
-  return maskedProduct(ctx, 'channelMul', { kind: 'channelMul', ...layout }, mx, mg, x.shape);
+  return layout;
 }
 
 /** channelDot of masked operands, untruncated: [C]. */

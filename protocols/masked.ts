@@ -22,11 +22,12 @@
  * product() are at x.f + y.f bits; sum several before one truncation.
  * The plaintext context runs op(x, y) directly (eps = x, no mask).
  */
-import { bindBilinear, type BilinearSpec } from '../src/mpc/bilinear-kinds.js';
+import type { BilinearSpec } from '../src/mpc/bilinear-kinds.js';
 import type { Context } from '../src/mpc/context.js';
 import { Shared } from '../src/mpc/shared.js';
 import { sub } from '../src/ring/index.js';
-import { formatShape, shapeSize, type Shape } from '../src/ring/tensor.js';
+import type { Shape } from '../src/ring/tensor.js';
+import { bindOperands } from './beaver.js';
 import { open } from './sharing.js';
 
 /** A shared value with its opened x - a (and the label the dealer rebuilds a from). */
@@ -53,14 +54,9 @@ export function mask(ctx: Context, x: Shared): Promise<Masked> {
  * differ), at x.f + y.f fractional bits, untruncated; 0 rounds online.
  */
 export function maskedProduct(ctx: Context, name: string, spec: BilinearSpec, mx: Masked, my: Masked, outShape?: Shape): Promise<Shared> {
-  const op = bindBilinear(spec);
   const x = mx.value;
   const y = my.value;
-  for (const [what, t, shape] of [['first', x, op.xShape], ['second', y, op.yShape]] as const) {
-    if (t.size !== shapeSize(shape)) throw new RangeError(`${name}: ${what} operand [${t.shape.join(', ')}] does not fit ${formatShape(shape)}`);
-  }
-  const shape = outShape ?? op.outShape;
-  if (shapeSize(shape) !== shapeSize(op.outShape)) throw new RangeError(`${name}: result shape ${formatShape(shape)} does not fit ${formatShape(op.outShape)}`);
+  const { op, outShape: shape } = bindOperands(name, spec, x, y, outShape);
   const fracBits = x.fracBits + y.fracBits;
   return ctx.call(name, async (c) => {
     if (c.isPlain || x.size === 0 || y.size === 0) return new Shared(op.apply(x.share, y.share), shape, fracBits);

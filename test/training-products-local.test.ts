@@ -106,56 +106,45 @@ describe('powers', () => {
   });
 });
 
+/** Every training product from the same operands (P0's inputs), all in flight together. */
+function sevenProducts(ctx: Context): Promise<Shared[]> {
+  const share = (shape: number[], salt: number): Shared => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return shareInput(ctx, 0, ctx.isPlain || ctx.id === 0 ? inputs(n, salt) : null, shape);
+  };
+  const x = share([2, 3, 6, 6], 1);
+  const w = share([4, 3, 3, 3], 2);
+  const dy = share([2, 4, 6, 6], 3);
+  const a = share([5, 4], 4);
+  const b = share([5, 3], 5);
+  const g = share([3], 6);
+  const e = share([6, 4], 7);
+  return Promise.all([
+    conv2dGradWeight(ctx, x, dy, w.shape, { padding: 1 }),
+    conv2dGradInput(ctx, dy, w, x.shape, { padding: 1 }),
+    matmulTransA(ctx, a, b),
+    matmulTransB(ctx, a, e),
+    channelMul(ctx, x, g),
+    channelDot(ctx, x, x),
+    powers(ctx, a, 3).then((p) => p[2]!),
+  ]);
+}
+
 describe('training products', () => {
   it('run in flight together in one round (local truncation)', async () => {
     session = await localSession('local', '3pc');
     const results = await session.all(async (ctx) => {
-      const share = (shape: number[], salt: number): Shared => {
-        const n = shape.reduce((a, b) => a * b, 1);
-        return shareInput(ctx, 0, ctx.id === 0 ? inputs(n, salt) : null, shape);
-      };
-      const x = share([2, 3, 6, 6], 1);
-      const w = share([4, 3, 3, 3], 2);
-      const dy = share([2, 4, 6, 6], 3);
-      const a = share([5, 4], 4);
-      const b = share([5, 3], 5);
-      const g = share([3], 6);
-      const e = share([6, 4], 7);
       const r0 = ctx.mesh.rounds;
-      const zs = await Promise.all([
-        conv2dGradWeight(ctx, x, dy, w.shape, { padding: 1 }),
-        conv2dGradInput(ctx, dy, w, x.shape, { padding: 1 }),
-        matmulTransA(ctx, a, b),
-        matmulTransB(ctx, a, e),
-        channelMul(ctx, x, g),
-        channelDot(ctx, x, x),
-        powers(ctx, a, 3).then((p) => p[2]!),
-      ]);
+      const zs = await sevenProducts(ctx);
       const rounds = ctx.mesh.rounds - r0;
       const values: Float64Array[] = [];
       for (const z of zs) values.push(await reveal(ctx, z));
       return { rounds, values };
     });
     expect(results.map((r) => r.rounds)).toEqual([1, 1, 0]);
-    // The same calls one by one in the plaintext context.
+    // The same calls in the plaintext context.
     const ctx = Context.plain({ fracBits: F });
-    const share = (shape: number[], salt: number): Shared => shareInput(ctx, 0, inputs(shape.reduce((p, q) => p * q, 1), salt), shape);
-    const x = share([2, 3, 6, 6], 1);
-    const w = share([4, 3, 3, 3], 2);
-    const dy = share([2, 4, 6, 6], 3);
-    const a = share([5, 4], 4);
-    const b = share([5, 3], 5);
-    const g = share([3], 6);
-    const e = share([6, 4], 7);
-    const plain = [
-      await conv2dGradWeight(ctx, x, dy, w.shape, { padding: 1 }),
-      await conv2dGradInput(ctx, dy, w, x.shape, { padding: 1 }),
-      await matmulTransA(ctx, a, b),
-      await matmulTransB(ctx, a, e),
-      await channelMul(ctx, x, g),
-      await channelDot(ctx, x, x),
-      (await powers(ctx, a, 3))[2]!,
-    ];
+    const plain = await sevenProducts(ctx);
     for (const [i, p] of plain.entries()) {
       const want = await reveal(ctx, p);
       const got = results[0].values[i]!;

@@ -49,8 +49,8 @@ export interface MaskRef {
   n: number;
 }
 
-/** Longest mask label the dealer accepts (call paths are much shorter). */
-export const MAX_MASK_LABEL_LENGTH = 200;
+/** Longest correlation or mask label the dealer accepts (call paths are much shorter). */
+export const MAX_LABEL_LENGTH = 200;
 
 /** Stream (shared by a holder and the dealer) of the mask a holder draws in the call labelled `label`. */
 export function maskStream(label: string): string {
@@ -69,7 +69,7 @@ export interface MaskedSpec {
 }
 
 function parseMaskRef(f: SpecFields): MaskRef {
-  return { label: f.text('label', MAX_MASK_LABEL_LENGTH), n: f.int('n') };
+  return { label: f.text('label', MAX_LABEL_LENGTH), n: f.int('n') };
 }
 
 function kind<S>(def: KindDef<S>): KindDef<S> {

@@ -27,8 +27,6 @@ import type { SeedBook } from './seeds.js';
 export const DEALER_ID = 2;
 export const CORR_REQUEST_TAG = 'corr.req';
 export const CORR_RESPONSE_TAG = 'corr.res';
-/** Longest correlation label the dealer accepts (call paths are much shorter). */
-export const MAX_LABEL_LENGTH = 200;
 
 /** Stream label of a correlation, shared by a holder and the dealer. */
 export function correlationStream(label: string): string {

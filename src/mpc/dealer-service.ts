@@ -6,8 +6,8 @@
  */
 import type { Mesh } from '../net/types.js';
 import { add } from '../ring/index.js';
-import { dealerCorrection, maskStream, parseCorrelationSpec, type MaskRef } from './correlations.js';
-import { correlationStream, CORR_REQUEST_TAG, CORR_RESPONSE_TAG, MAX_LABEL_LENGTH } from './dealer-client.js';
+import { dealerCorrection, maskStream, MAX_LABEL_LENGTH, parseCorrelationSpec, type MaskRef } from './correlations.js';
+import { correlationStream, CORR_REQUEST_TAG, CORR_RESPONSE_TAG } from './dealer-client.js';
 import type { SeedBook } from './seeds.js';
 
 export interface DealerSummary {

@@ -14,7 +14,6 @@
 import { mul } from '../../../protocols/beaver.js';
 import { conv2dGradInput, conv2dGradWeight, matmulTransA, matmulTransB } from '../../../protocols/gradient-products.js';
 import { divideByWindow } from '../../../protocols/pooling.js';
-import { truncate } from '../../../protocols/truncation.js';
 import type { Context } from '../../mpc/context.js';
 import type { Shared } from '../../mpc/shared.js';
 import type { LayerSpec } from '../spec.js';

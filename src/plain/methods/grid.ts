@@ -93,8 +93,3 @@ export function checkMethodsConfig(c: MethodsConfig): void {
 }
 
 /** What differs between two configs (for the refusal to resume a different grid), or undefined. */
-export function methodsConfigDifference(a: MethodsConfig, b: MethodsConfig): string | undefined {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof MethodsConfig)[];
-  const diff = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-  return diff.length === 0 ? undefined : diff.map((k) => `${k}: ${JSON.stringify(b[k])} there, ${JSON.stringify(a[k])} now`).join('; ');
-}

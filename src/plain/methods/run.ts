@@ -8,12 +8,11 @@
  * it up.
  */
 import cliProgress from 'cli-progress';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pool, runJob } from '../parallel.js';
-import { writeJsonAtomic } from '../sturdiness/cell.js';
-import { timeLeft } from '../sturdiness/run.js';
-import { checkMethodsConfig, methodCells, methodsConfigDifference, type MethodsCell, type MethodsConfig } from './grid.js';
+import { cellDir, claimGridDir, readCellResults, timeLeft, writeJsonAtomic } from '../cell-grid.js';
+import { checkMethodsConfig, methodCells, type MethodsCell, type MethodsConfig } from './grid.js';
 import { METHODS_CELL_CONFIG, METHODS_CELL_RESULT, type MethodsCellConfig, type MethodsCellResult } from './result.js';
 
 export const METHODS_GRID_FILE = 'methods-grid.json';
@@ -30,29 +29,8 @@ export interface MethodsRun {
   seconds: number;
 }
 
-export function methodsCellDir(out: string, id: string): string {
-  return path.join(out, 'cells', id);
-}
-
 export function readMethodsResults(out: string, cells: readonly MethodsCell[]): MethodsCellResult[] {
-  return cells.flatMap((c) => {
-    const f = path.join(methodsCellDir(out, c.id), METHODS_CELL_RESULT);
-    return existsSync(f) ? [JSON.parse(readFileSync(f, 'utf8')) as MethodsCellResult] : [];
-  });
-}
-
-function claimDir(out: string, config: MethodsConfig): void {
-  mkdirSync(out, { recursive: true });
-  const file = path.join(out, METHODS_GRID_FILE);
-  if (!existsSync(file)) return writeJsonAtomic(file, config);
-  let old: MethodsConfig;
-  try {
-    old = JSON.parse(readFileSync(file, 'utf8')) as MethodsConfig;
-  } catch (err) {
-    throw new Error(`${file}: unreadable (${(err as Error).message}); remove it or use another --out`);
-  }
-  const diff = methodsConfigDifference(config, old);
-  if (diff) throw new Error(`${file}: this directory holds a different comparison (${diff}); use another --out, or the same settings to resume it`);
+  return readCellResults<MethodsCellResult>(out, cells, METHODS_CELL_RESULT);
 }
 
 /** What a worker prints for each of its cells (the results themselves are the cells' result.json). */
@@ -80,12 +58,12 @@ export async function runMethods(config: MethodsConfig, out: string, o: MethodsR
   if (!Number.isInteger(o.jobs) || o.jobs < 1) throw new RangeError(`--jobs must be a positive integer, got ${o.jobs}`);
   const t0 = performance.now();
   const log = o.log ?? (() => {});
-  claimDir(out, config);
+  claimGridDir(out, METHODS_GRID_FILE, config, 'comparison');
   const cells = methodCells(config);
   const done = new Set(readMethodsResults(out, cells).map((r) => r.id));
   const pending = cells.filter((c) => !done.has(c.id));
   for (const c of pending) {
-    const dir = methodsCellDir(out, c.id);
+    const dir = cellDir(out, c.id);
     mkdirSync(dir, { recursive: true });
     writeJsonAtomic(path.join(dir, METHODS_CELL_CONFIG), { config, cell: c } satisfies MethodsCellConfig);
   }
@@ -104,7 +82,7 @@ export async function runMethods(config: MethodsConfig, out: string, o: MethodsR
   let finished = done.size;
   await pool(groups.length, o.jobs, async (g) => {
     const group = groups[g]!;
-    const args = ['experiment', 'methods-cell', ...group.flatMap((c) => ['--dir', methodsCellDir(out, c.id)]), '--json'];
+    const args = ['experiment', 'methods-cell', ...group.flatMap((c) => ['--dir', cellDir(out, c.id)]), '--json'];
     const r = await runJob<CellOutcome[]>(args, (line) => say(group.length === 1 ? `[${group[0]!.id}] ${line}` : line));
     for (const c of group) {
       const outcome = r.report?.find((x) => x.id === c.id);

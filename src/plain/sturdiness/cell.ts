@@ -6,7 +6,7 @@
  * result.json is written last, through a rename, so its presence means the
  * cell is complete.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDataset } from '../../data/index.js';
 import { selectBackend, type BackendName } from '../backend.js';
@@ -18,6 +18,7 @@ import { evaluatePann, type PannApprox, type PannResult } from '../pann/index.js
 import { defaultLrSteps } from '../sgd.js';
 import { train } from '../train.js';
 import type { GridCell, GridConfig } from './grid.js';
+import { writeJsonAtomic } from '../cell-grid.js';
 
 export const CELL_CONFIG_FILE = 'cell-config.json';
 export const CELL_RESULT_FILE = 'result.json';
@@ -60,11 +61,6 @@ export interface CellResult extends GridCell {
   seconds: number;
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, file);
-}
 
 export function readCellConfig(dir: string): CellConfig {
   const file = path.join(dir, CELL_CONFIG_FILE);

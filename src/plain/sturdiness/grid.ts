@@ -135,11 +135,7 @@ export function gridCells(c: GridConfig): GridCell[] {
 }
 
 /** What differs between two configs (for the refusal to resume a different grid), or undefined. */
-export function configDifference(a: GridConfig, b: GridConfig): string | undefined {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof GridConfig)[];
-  const diff = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-  return diff.length === 0 ? undefined : diff.map((k) => `${k}: ${JSON.stringify(b[k])} there, ${JSON.stringify(a[k])} now`).join('; ');
-}
+export { configDifference } from '../cell-grid.js';
 
 /** The seed's names for table headers. */
 export function methodLabel(m: SturdyMethod): string {

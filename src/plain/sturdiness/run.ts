@@ -7,12 +7,13 @@
  * reports which failed and a rerun of the same command picks them up.
  */
 import cliProgress from 'cli-progress';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pool, runJob } from '../parallel.js';
-import { CELL_CONFIG_FILE, CELL_RESULT_FILE, writeJsonAtomic, type CellConfig, type CellResult } from './cell.js';
-import { checkGridConfig, configDifference, gridCells, type GridCell, type GridConfig } from './grid.js';
+import { cellDir, claimGridDir, readCellResults, timeLeft, writeJsonAtomic } from '../cell-grid.js';
+import { CELL_CONFIG_FILE, CELL_RESULT_FILE, type CellConfig, type CellResult } from './cell.js';
+import { checkGridConfig, gridCells, type GridCell, type GridConfig } from './grid.js';
 
 export const GRID_FILE = 'grid.json';
 
@@ -36,42 +37,14 @@ export interface GridOptions {
   progress?: boolean;
 }
 
-export function cellDir(out: string, id: string): string {
-  return path.join(out, 'cells', id);
-}
-
 /** Finished cells of a grid directory, in grid order (for reports without running anything). */
 export function readGridResults(out: string, cells: readonly GridCell[]): CellResult[] {
-  return cells.flatMap((c) => {
-    const f = path.join(cellDir(out, c.id), CELL_RESULT_FILE);
-    return existsSync(f) ? [JSON.parse(readFileSync(f, 'utf8')) as CellResult] : [];
-  });
-}
-
-/** Refuses to mix two different grids in one directory; writes grid.json for a new one. */
-function claimGridDir(out: string, config: GridConfig): void {
-  mkdirSync(out, { recursive: true });
-  const file = path.join(out, GRID_FILE);
-  if (existsSync(file)) {
-    let old: GridConfig;
-    try {
-      old = JSON.parse(readFileSync(file, 'utf8')) as GridConfig;
-    } catch (err) {
-      throw new Error(`${file}: unreadable (${(err as Error).message}); remove it or use another --out`);
-    }
-    const diff = configDifference(config, old);
-    if (diff) throw new Error(`${file}: this directory holds a different grid (${diff}); use another --out, or the same settings to resume it`);
-  } else writeJsonAtomic(file, config);
+  return readCellResults<CellResult>(out, cells, CELL_RESULT_FILE);
 }
 
 const duration = (s: number): string => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 
-/** Time left: the mean time of the cells finished in this run, over the cells left, `jobs` at a time. */
-export function timeLeft(cellSeconds: readonly number[], left: number, jobs: number): number | undefined {
-  if (cellSeconds.length === 0) return undefined;
-  const mean = cellSeconds.reduce((a, b) => a + b, 0) / cellSeconds.length;
-  return Math.ceil(left / Math.max(1, jobs)) * mean;
-}
+export { timeLeft } from '../cell-grid.js';
 
 export async function runGrid(config: GridConfig, out: string, o: GridOptions = {}): Promise<GridRun> {
   checkGridConfig(config);
@@ -79,7 +52,7 @@ export async function runGrid(config: GridConfig, out: string, o: GridOptions = 
   const log = o.log ?? (() => {});
   const jobs = o.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`--jobs must be a positive integer, got ${jobs}`);
-  claimGridDir(out, config);
+  claimGridDir(out, GRID_FILE, config, 'grid');
   const cells = gridCells(config);
   const done = new Set(readGridResults(out, cells).map((r) => r.id));
   const pending = cells.filter((c) => !done.has(c.id));
