@@ -13,6 +13,7 @@ import type { PartyId, PeerAddress } from '../net/types.js';
 import type { ProgressEvent } from './context.js';
 import type { LauncherMessage, PartyMessage } from './process.js';
 import type { PartyResult } from './runtime.js';
+import { partyProcessEnv } from './party-env.js';
 import { newSession, PROCESS_COUNT, type SessionConfig, type SessionOptions } from './session.js';
 
 export interface LaunchOptions extends SessionOptions {
@@ -114,7 +115,7 @@ export function startRun(opts: LaunchOptions): RunHandle {
     };
 
     for (let id = 0; id < PROCESS_COUNT; id++) {
-      const child = fork(partyEntry(id), [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced' });
+      const child = fork(partyEntry(id), [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced', env: partyProcessEnv() });
       children.push(child);
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (chunk: string) => {
