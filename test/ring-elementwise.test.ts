@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  add, addScalar, assertShape, mul, mulScalar, neg, ringTensor, shapeSize, shrArith, shrLogical, sub,
+  add, addScalar, allocRing, assertShape, mul, mulScalar, neg, ringTensor, shapeSize, shrArith, shrLogical, sub,
 } from '../src/ring/index.js';
 import { seededPrg } from './ring-helpers.js';
 
@@ -105,6 +105,20 @@ describe('elementwise ring ops', () => {
     expect(() => shrArith(a, 64)).toThrow(/shift must be an integer in \[0, 63\], got 64/);
     expect(() => shrLogical(a, -1)).toThrow(RangeError);
     expect(() => shrArith(a, 1.5)).toThrow(RangeError);
+  });
+});
+
+describe('allocRing', () => {
+  it('gives aligned, writable arrays of the asked length on both sides of the pooled size', () => {
+    for (const n of [0, 5, 1023, 1024, 100_000]) {
+      const a = allocRing(n);
+      expect(a.length).toBe(n);
+      expect(a.byteOffset % 8).toBe(0);
+      if (n > 0) {
+        a[n - 1] = M - 1n;
+        expect(a[n - 1]).toBe(M - 1n);
+      }
+    }
   });
 });
 

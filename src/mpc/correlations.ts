@@ -15,7 +15,7 @@
  */
 import { add, mul, mulScalar, shrLogical, sub } from '../ring/index.js';
 import type { Shape } from '../ring/tensor.js';
-import { shapeSize } from '../ring/tensor.js';
+import { allocRing, shapeSize } from '../ring/tensor.js';
 import { BILINEAR_KINDS, bindBilinear, type BilinearKind, type BilinearKindName, type BilinearSpec } from './bilinear-kinds.js';
 import { checkInt, MAX_CORRELATION_ELEMENTS, SpecFields } from './spec-fields.js';
 
@@ -122,7 +122,7 @@ export function elementwiseChunks(n: number, parts: number): ChunkSpan[] {
 }
 
 function interleavedProduct(ab: BigUint64Array, n: number): BigUint64Array {
-  const c = new BigUint64Array(n);
+  const c = allocRing(n);
   for (const { start, length, offset } of elementwiseChunks(n, 2)) {
     mul(ab.subarray(offset, offset + length), ab.subarray(offset + length, offset + 2 * length), c.subarray(start, start + length));
   }
@@ -189,7 +189,7 @@ const KINDS = {
     inputSizes: ({ n }) => [n],
     outputSize: ({ n }) => 2 * n,
     evaluate: ({ n, bits }, [r]) => {
-      const out = new BigUint64Array(2 * n);
+      const out = allocRing(2 * n);
       shrLogical(r!, bits, out.subarray(0, n));
       mulScalar(shrLogical(r!, 63), 1n << BigInt(64 - bits), out.subarray(n));
       return out;

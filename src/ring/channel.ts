@@ -7,7 +7,7 @@
  * Plain JS loops: V8 lowers BigUint64Array multiply-adds with a truncating
  * store to native 64-bit instructions (see elementwise.ts).
  */
-import { shapeSize, type Shape } from './tensor.js';
+import { allocRing, shapeSize, type Shape } from './tensor.js';
 
 export interface ChannelLayout {
   outer: number;
@@ -37,7 +37,7 @@ export function channelScale(x: BigUint64Array, g: BigUint64Array, layout: Chann
   expect('channelScale: x', x, n);
   expect('channelScale: per-channel factor', g, layout.channels);
   const accumulate = out !== undefined;
-  const o = out ?? new BigUint64Array(n);
+  const o = out ?? allocRing(n);
   expect('channelScale: output', o, n);
   const { outer, channels, inner } = layout;
   for (let b = 0; b < outer; b++) {

@@ -9,10 +9,11 @@
  * bench/kernels.ts). V8 does not lower BigInt shifts (~0.03e9/s), so the
  * shifts run in WebAssembly SIMD on cache-sized chunks.
  */
+import { allocRing } from './tensor.js';
 import { kernels, reserve } from './wasm/kernels.js';
 
 function result(op: string, n: number, out: BigUint64Array | undefined): BigUint64Array {
-  if (out === undefined) return new BigUint64Array(n);
+  if (out === undefined) return allocRing(n);
   if (out.length !== n) throw new RangeError(`${op}: output has length ${out.length}, inputs have length ${n}`);
   return out;
 }

@@ -5,6 +5,7 @@
  * draw the same lengths in the same order (PROTOCOLS.md section 1).
  */
 import { createCipheriv, randomFillSync } from 'node:crypto';
+import { allocRing } from './tensor.js';
 
 export const SEED_BYTES = 16;
 
@@ -65,7 +66,7 @@ export class Prg {
       // Use the keystream buffer itself when it is 8-byte aligned: saves a copy.
       if (ks.byteOffset % 8 === 0) return new BigUint64Array(ks.buffer, ks.byteOffset, n);
     }
-    const out = new BigUint64Array(n);
+    const out = allocRing(n);
     this.fill(new Uint8Array(out.buffer));
     return out;
   }
