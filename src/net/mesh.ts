@@ -4,12 +4,15 @@
  * Two phases: `MeshNode.listen()` opens the server (so a launcher can learn
  * the port), `node.connect(peers)` dials every lower id (the higher id always
  * dials the lower one, so each pair has exactly one socket) and waits until
- * every peer is connected and authenticated.
+ * every peer is connected and authenticated. The handshake lives in
+ * accept.ts (listener) and dial.ts (dialer), the server and TLS in
+ * transport.ts, per-peer state in links.ts; this file is the node: links,
+ * frames in and out, flush and shutdown.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
+import { acceptConnection, PendingHandshakes, type AcceptHost } from './accept.js';
+import { dialPeer, type DialHost } from './dial.js';
 import {
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -22,193 +25,20 @@ import {
   wsFramingOverhead,
   type MsgHeader,
 } from './frames.js';
+import { MAX_SESSION_ID_LENGTH } from './handshake.js';
+import { certFingerprint, checkIdentity, type PartyIdentity } from './identity.js';
+import { PeerLink, zeroCounters, type Envelope, type Waiter } from './links.js';
 import {
-  HANDSHAKE_VERSION,
-  MAX_HANDSHAKE_BYTES,
-  MAX_SESSION_ID_LENGTH,
-  decodeAuth,
-  decodeChallenge,
-  decodeHello,
-  decodeOk,
-  encodeHandshake,
-  handshakeMac,
-  macEquals,
-  newNonce,
-  type HandshakeTranscript,
-} from './handshake.js';
-import type {
-  Mesh,
-  MeshOptions,
-  MeshStats,
-  Message,
-  PartyId,
-  PeerAddress,
-  Rejection,
-  SendOptions,
-  TrafficClass,
-  TrafficCounters,
-} from './types.js';
+  CLOSE_ABORTED, CLOSE_POLICY, MeshError, asBuffer, closeReason, closeSocket, closeWith, formatAddress, peerText, problemOf, withTimeout,
+} from './sockets.js';
+import { startServer, type PartyServer } from './transport.js';
+import type { Mesh, MeshOptions, MeshStats, Message, PartyId, PeerAddress, Rejection, SendOptions, TrafficClass } from './types.js';
+
+export { MeshError, type MeshErrorKind } from './sockets.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 export const DEFAULT_RECV_TIMEOUT_MS = 120_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
-/** Unauthenticated connections allowed at once; more are turned away. */
-const MAX_PENDING_HANDSHAKES = 16;
-/** Close codes: 1008 = policy violation (permanent), 1013 = try again later. */
-const CLOSE_POLICY = 1008;
-const CLOSE_TRY_LATER = 1013;
-const CLOSE_NORMAL = 1000;
-/** Application close code: the sending party aborted (the reason says why). */
-const CLOSE_ABORTED = 4000;
-/** Grace period for a close handshake before the socket is destroyed. */
-const CLOSE_GRACE_MS = 2_000;
-
-export type MeshErrorKind = 'timeout' | 'malformed' | 'disconnected' | 'closed' | 'connect';
-
-/** Every error the mesh produces; `peer` is the party it is about, when there is one. */
-export class MeshError extends Error {
-  constructor(
-    message: string,
-    readonly peer: PartyId | null,
-    readonly kind: MeshErrorKind,
-  ) {
-    super(message);
-    this.name = 'MeshError';
-  }
-}
-
-interface Envelope {
-  msg: Message;
-  depth: number;
-  cls: TrafficClass;
-  /** Header + payload + WebSocket framing bytes of this message on the wire. */
-  frameBytes: number;
-}
-
-interface Waiter {
-  resolve: (m: Message) => void;
-  reject: (e: Error) => void;
-  /** Absent for idle waits (no timeout). */
-  timer: NodeJS.Timeout | undefined;
-}
-
-interface Inbox {
-  /** Seq the next incoming message with this tag must carry. */
-  nextSeq: number;
-  /** Arrived, not yet received. */
-  queue: Envelope[];
-  /** recv() calls waiting, in call order. */
-  waiters: Waiter[];
-}
-
-type LinkState = 'pending' | 'open' | 'bye' | 'failed';
-
-function zeroCounters(): TrafficCounters {
-  return {
-    payloadBytesSent: 0,
-    payloadBytesReceived: 0,
-    frameBytesSent: 0,
-    frameBytesReceived: 0,
-    messagesSent: 0,
-    messagesReceived: 0,
-  };
-}
-
-class PeerLink {
-  ws: WebSocket | null = null;
-  /** The TCP socket under ws (corked around the frames of one message). */
-  tcp: Socket | null = null;
-  state: LinkState = 'pending';
-  error: MeshError | null = null;
-  readonly sendSeq = new Map<string, number>();
-  readonly inbox = new Map<string, Inbox>();
-  /** Header whose payload frame is expected next. */
-  pendingHeader: MsgHeader | null = null;
-  pendingHeaderBytes = 0;
-  /** ws.send calls whose callback has not fired yet. */
-  outstanding = 0;
-  drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  counters: Record<TrafficClass, TrafficCounters> = { online: zeroCounters(), dealer: zeroCounters() };
-  /** Last reason a dial attempt failed (for the connect timeout message). */
-  dialNote = '';
-  address: PeerAddress | null = null;
-  readonly onSent: (err?: Error | null) => void;
-
-  constructor(
-    readonly id: PartyId,
-    /** True when this party dials the peer: our frames to it are masked, its frames to us are not. */
-    readonly weDial: boolean,
-  ) {
-    this.onSent = () => {
-      this.outstanding--;
-      if (this.outstanding === 0 && this.drainWaiters.length > 0) {
-        const ws = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const w of ws) w.resolve();
-      }
-    };
-  }
-
-  getInbox(tag: string): Inbox {
-    let box = this.inbox.get(tag);
-    if (!box) {
-      box = { nextSeq: 0, queue: [], waiters: [] };
-      this.inbox.set(tag, box);
-    }
-    return box;
-  }
-}
-
-function formatAddress(host: string | undefined, port: number | undefined): string {
-  const h = host ?? '?';
-  return h.includes(':') ? `[${h}]:${port ?? '?'}` : `${h}:${port ?? '?'}`;
-}
-
-/** ws close reasons are limited to 123 bytes of UTF-8. */
-function closeReason(text: string): string {
-  let r = text;
-  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
-  return r;
-}
-
-function problemOf(e: unknown): string {
-  if (e instanceof FrameError) return e.problem;
-  if (e instanceof Error) return `internal error: ${e.message}`;
-  return `internal error: ${String(e)}`;
-}
-
-function asBuffer(data: WebSocket.RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-/**
- * ws masks client frames with a random key by default, which means copying
- * every outgoing payload (it must not scribble over the caller's array). An
- * all-zero key is valid WebSocket and makes ws send the caller's bytes as they
- * are; the mask only ever protected browser-era HTTP intermediaries and never
- * hid anything (the key travels in the frame). Confidentiality is TLS's job.
- */
-function zeroMask(mask: Buffer): void {
-  mask[0] = 0;
-  mask[1] = 0;
-  mask[2] = 0;
-  mask[3] = 0;
-}
-
-function terminateSoon(ws: WebSocket, ms = CLOSE_GRACE_MS): void {
-  setTimeout(() => ws.terminate(), ms).unref();
-}
-
-function closeWith(ws: WebSocket, code: number, reason: string): void {
-  try {
-    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, closeReason(reason));
-  } catch {
-    ws.terminate();
-  }
-  terminateSoon(ws);
-}
 
 export class MeshNode implements Mesh {
   readonly self: PartyId;
@@ -220,16 +50,22 @@ export class MeshNode implements Mesh {
   readonly handshakeTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly maxHeaderBytes: number;
+  /** 'tls' (wss, pinned certificates) or 'plain' (ws, loopback benchmarks). */
+  readonly transport: 'tls' | 'plain';
   private readonly key: Buffer;
+  private readonly tls: PartyIdentity | null;
   private readonly logger: (line: string) => void;
   private readonly wsMaxPayload: number;
   private readonly links: Array<PeerLink | null>;
-  private wss: WebSocketServer | null = null;
+  private server: PartyServer | null = null;
   private listenPort = 0;
   private clock = 0;
   private readonly fatalListeners: Array<(err: Error) => void> = [];
   private readonly rejectionListeners: Array<(r: Rejection) => void> = [];
-  private readonly handshaking = new Set<WebSocket>();
+  private readonly pending = new PendingHandshakes();
+  /** TLS: certificate fingerprint -> party id, known once connect() has the peer list. */
+  private readonly pinned: Promise<Map<string, PartyId>> | null;
+  private setPins: (pins: Map<string, PartyId>) => void = () => {};
   private connectState: { resolve: (m: Mesh) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
   private connectCalled = false;
   private closing = false;
@@ -259,6 +95,10 @@ export class MeshNode implements Mesh {
     this.partyCount = partyCount;
     this.sessionId = sessionId;
     this.key = Buffer.from(sessionKey);
+    this.tls = opts.tls ?? null;
+    if (this.tls) checkIdentity(this.tls, `P${self}'s TLS identity`);
+    this.transport = this.tls ? 'tls' : 'plain';
+    this.pinned = this.tls ? new Promise((resolve) => { this.setPins = resolve; }) : null;
     this.host = opts.host ?? '127.0.0.1';
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.recvTimeoutMs = opts.recvTimeoutMs ?? DEFAULT_RECV_TIMEOUT_MS;
@@ -288,10 +128,20 @@ export class MeshNode implements Mesh {
     for (let id = 0; id < partyCount; id++) this.links.push(id === self ? null : new PeerLink(id, self > id));
   }
 
-  /** Open the WebSocket server. `node.port` is then the port peers must dial. */
+  /** Open the server. `node.port` is then the port peers must dial. */
   static async listen(opts: MeshOptions): Promise<MeshNode> {
     const node = new MeshNode(opts);
-    await node.startServer(opts.port ?? 0);
+    try {
+      node.server = await startServer({
+        host: node.host, port: opts.port ?? 0, tls: node.tls, handshakeTimeoutMs: node.handshakeTimeoutMs, wsMaxPayload: node.wsMaxPayload,
+        onConnection: (ws, req) => acceptConnection(node.acceptHost(), node.pending, ws, req),
+        onRefused: (remote, reason) => node.refuse({ remote, reason, side: 'accept' }),
+        log: node.logger,
+      });
+    } catch (e) {
+      throw new Error(`P${node.self} ${(e as Error).message}`);
+    }
+    node.listenPort = node.server.port;
     return node;
   }
 
@@ -313,41 +163,7 @@ export class MeshNode implements Mesh {
     this.fatalListeners.push(listener);
   }
 
-  // ---------------------------------------------------------------- server side
-
-  private startServer(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const wss = new WebSocketServer({
-        host: this.host,
-        port,
-        perMessageDeflate: false,
-        maxPayload: this.wsMaxPayload,
-        clientTracking: false,
-        skipUTF8Validation: true,
-      });
-      const onError = (err: Error) => {
-        wss.close();
-        reject(new Error(`P${this.self} cannot listen on ${formatAddress(this.host, port)}: ${err.message}`));
-      };
-      wss.once('error', onError);
-      wss.once('listening', () => {
-        wss.off('error', onError);
-        wss.on('error', (err) => this.logger(`server error: ${err.message}`));
-        const addr = wss.address();
-        this.listenPort = typeof addr === 'object' && addr !== null ? addr.port : port;
-        this.wss = wss;
-        resolve();
-      });
-      wss.on('connection', (ws, req) => this.accept(ws, req));
-      wss.on('wsClientError', (err: Error, socket: Duplex, req: IncomingMessage) => {
-        this.reject({ remote: formatAddress(req.socket.remoteAddress, req.socket.remotePort), reason: `bad WebSocket upgrade: ${err.message}`, side: 'accept' });
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-      });
-    });
-  }
-
-  private reject(r: Rejection): void {
+  private refuse(r: Rejection): void {
     const who = r.claimedId !== undefined ? ` (claims P${r.claimedId})` : '';
     if (r.side === 'accept') this.logger(`rejected connection from ${r.remote}${who}: ${r.reason}`);
     else this.logger(`could not authenticate P${r.claimedId ?? '?'} at ${r.remote}: ${r.reason}`);
@@ -360,242 +176,82 @@ export class MeshNode implements Mesh {
     }
   }
 
-  /** Incoming connection: run the listener side of the handshake. */
-  private accept(ws: WebSocket, req: IncomingMessage): void {
-    const sock = req.socket;
-    const remote = formatAddress(sock.remoteAddress, sock.remotePort);
-    ws.on('error', () => {}); // never let a socket error escape; real handling below
-    if (this.closing) {
-      ws.terminate();
-      return;
-    }
-    let done = false;
-    let claimed: number | undefined;
-    let transcript: HandshakeTranscript | null = null;
-    let unauthBytes = 0;
-
-    const cleanup = () => {
-      done = true;
-      clearTimeout(timer);
-      sock.off('data', onData);
-      ws.off('message', onMessage);
-      ws.off('error', onError);
-      ws.off('close', onClose);
-      this.handshaking.delete(ws);
+  private acceptHost(): AcceptHost {
+    return {
+      self: this.self, partyCount: this.partyCount, sessionId: this.sessionId, key: this.key, handshakeTimeoutMs: this.handshakeTimeoutMs,
+      closing: this.closing,
+      pins: () => this.pinned,
+      refuse: (r) => this.refuse(r),
+      claim: (id) => {
+        const link = this.links[id]!;
+        if (link.state === 'failed') throw new FrameError(`P${id} already failed in this session; it cannot rejoin`);
+        if (link.state !== 'pending') throw new FrameError(`duplicate connection: P${id} is already connected`);
+        if (this.closing) throw new FrameError('this party is shutting down');
+        return link;
+      },
+      attach: (link, ws, tcp) => this.attach(link, ws, tcp),
     };
-    const fail = (reason: string, code = CLOSE_POLICY) => {
-      if (done) return;
-      cleanup();
-      this.reject({ remote, reason, side: 'accept', ...(claimed !== undefined ? { claimedId: claimed } : {}) });
-      closeWith(ws, code, reason);
-    };
-    const onData = (chunk: Buffer) => {
-      unauthBytes += chunk.length;
-      if (unauthBytes > MAX_HANDSHAKE_BYTES) fail(`more than ${MAX_HANDSHAKE_BYTES} bytes before completing the handshake`);
-    };
-    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
-      if (done) return;
-      try {
-        if (!isBinary) throw new FrameError('malformed handshake: text frame');
-        const buf = asBuffer(data);
-        if (transcript === null) {
-          const hello = decodeHello(buf);
-          claimed = hello.from;
-          if (hello.v !== HANDSHAKE_VERSION) throw new FrameError(`unsupported handshake version ${hello.v}`);
-          if (hello.sid !== this.sessionId) throw new FrameError('wrong session id');
-          if (hello.from < 0 || hello.from >= this.partyCount) {
-            throw new FrameError(`party id ${hello.from} out of range 0..${this.partyCount - 1}`);
-          }
-          if (hello.from === this.self) throw new FrameError(`party id ${hello.from} is this party's own id`);
-          if (hello.to !== this.self) throw new FrameError(`it dialed P${hello.to} but this is P${this.self}`);
-          if (hello.from < this.self) {
-            throw new FrameError(`P${hello.from} must not dial P${this.self} (the higher id dials the lower)`);
-          }
-          // Duplicates are refused only after the key check, so that a wrong
-          // key is reported as such even for an id that is already taken.
-          transcript = {
-            sessionId: this.sessionId,
-            clientId: hello.from,
-            serverId: this.self,
-            clientNonce: hello.nonce,
-            serverNonce: newNonce(),
-          };
-          ws.send(
-            encodeHandshake({ k: 'challenge', from: this.self, nonce: transcript.serverNonce, mac: handshakeMac(this.key, transcript, 'server->client') }),
-          );
-        } else {
-          const auth = decodeAuth(buf);
-          if (!macEquals(handshakeMac(this.key, transcript, 'client->server'), auth.mac)) throw new FrameError('bad session key');
-          const link = this.checkNotConnected(transcript.clientId);
-          cleanup();
-          ws.send(encodeHandshake({ k: 'ok' }));
-          this.attach(link, ws, sock);
-        }
-      } catch (e) {
-        fail(problemOf(e));
-      }
-    };
-    const onError = (err: Error) => fail(`socket error: ${err.message}`);
-    const onClose = (code: number, reason: Buffer) => {
-      const r = reason.toString();
-      fail(code === CLOSE_POLICY && r ? `the dialer aborted the handshake: ${r}` : `connection closed during the handshake (code ${code})`);
-    };
-    const timer = setTimeout(() => fail(`handshake not completed within ${this.handshakeTimeoutMs} ms`, CLOSE_TRY_LATER), this.handshakeTimeoutMs);
-
-    this.handshaking.add(ws);
-    sock.on('data', onData);
-    ws.on('message', onMessage);
-    ws.on('error', onError);
-    ws.on('close', onClose);
-    if (this.handshaking.size > MAX_PENDING_HANDSHAKES) fail('too many connections in the handshake at once', CLOSE_TRY_LATER);
   }
 
-  private checkNotConnected(id: PartyId): PeerLink {
-    const link = this.links[id]!;
-    if (link.state === 'failed') throw new FrameError(`P${id} already failed in this session; it cannot rejoin`);
-    if (link.state !== 'pending') throw new FrameError(`duplicate connection: P${id} is already connected`);
-    if (this.closing) throw new FrameError('this party is shutting down');
-    return link;
+  private dialHost(): DialHost {
+    return {
+      self: this.self, sessionId: this.sessionId, key: this.key, handshakeTimeoutMs: this.handshakeTimeoutMs, wsMaxPayload: this.wsMaxPayload, tls: this.tls,
+      stillDialing: (link) => !this.closing && this.connectState !== null && link.state === 'pending',
+      dialing: this.dialing, dialTimers: this.dialTimers,
+      refuse: (r) => this.refuse(r),
+      log: this.logger,
+      attach: (link, ws, tcp) => this.attach(link, ws, tcp),
+      failConnect: (err) => this.failConnect(err),
+    };
   }
-
-  // ---------------------------------------------------------------- client side
 
   /**
    * Dial every lower id, wait until every peer is connected and authenticated.
    * Rejects after connectTimeoutMs naming the missing peers (and then closes
-   * this node), or at once if a peer fails authentication.
+   * this node), or at once if a peer fails authentication. TLS sessions need
+   * every other party's certificate in `peers` (they are pinned).
    */
   connect(peers: PeerAddress[]): Promise<Mesh> {
     if (this.connectCalled) return Promise.reject(new Error('connect() was already called'));
     this.connectCalled = true;
     if (this.closing) return Promise.reject(new MeshError('mesh is closed', null, 'closed'));
-    for (const p of peers) {
-      if (!Number.isInteger(p.id) || p.id < 0 || p.id >= this.partyCount) {
-        return Promise.reject(new Error(`peer list has party id ${p.id} outside 0..${this.partyCount - 1}`));
+    const pins = new Map<string, PartyId>();
+    try {
+      for (const p of peers) {
+        if (!Number.isInteger(p.id) || p.id < 0 || p.id >= this.partyCount) throw new Error(`peer list has party id ${p.id} outside 0..${this.partyCount - 1}`);
+        if (p.id === this.self) continue;
+        const link = this.links[p.id]!;
+        if (this.tls) {
+          if (typeof p.cert !== 'string') throw new Error(`peer list has no certificate for P${p.id} (TLS sessions pin every party's certificate)`);
+          link.fingerprint = certFingerprint(p.cert, `the certificate of P${p.id} in the peer list`);
+          if (pins.has(link.fingerprint)) throw new Error(`P${p.id} has the same certificate as P${pins.get(link.fingerprint)} in the peer list`);
+          pins.set(link.fingerprint, p.id);
+        }
+        if (p.id > this.self) continue; // higher ids dial us
+        if (typeof p.host !== 'string' || !Number.isInteger(p.port) || p.port <= 0 || p.port > 65535) {
+          throw new Error(`peer list has a bad address for P${p.id}: ${p.host}:${p.port}`);
+        }
+        link.address = { id: p.id, host: p.host, port: p.port };
       }
-      if (p.id >= this.self) continue; // higher ids dial us; our own entry is ignored
-      if (typeof p.host !== 'string' || !Number.isInteger(p.port) || p.port <= 0 || p.port > 65535) {
-        return Promise.reject(new Error(`peer list has a bad address for P${p.id}: ${p.host}:${p.port}`));
+      for (let id = 0; id < this.self; id++) if (!this.links[id]!.address) throw new Error(`peer list has no address for P${id}`);
+      if (this.tls) {
+        for (let id = 0; id < this.partyCount; id++) {
+          if (id !== this.self && this.links[id]!.fingerprint === null) throw new Error(`peer list has no certificate for P${id} (TLS sessions pin every party's certificate)`);
+        }
+        if (pins.has(certFingerprint(this.tls.certPem, 'this party\'s certificate'))) throw new Error(`the peer list gives a peer this party's own certificate (P${this.self})`);
       }
-      this.links[p.id]!.address = { id: p.id, host: p.host, port: p.port };
+    } catch (e) {
+      return Promise.reject(e);
     }
-    for (let id = 0; id < this.self; id++) {
-      if (!this.links[id]!.address) return Promise.reject(new Error(`peer list has no address for P${id}`));
-    }
+    this.setPins(pins);
     const promise = new Promise<Mesh>((resolve, reject) => {
       const timer = setTimeout(() => this.connectTimedOut(), this.connectTimeoutMs);
       this.connectState = { resolve, reject, timer };
     });
-    for (let id = 0; id < this.self; id++) this.dial(this.links[id]!, 0);
+    const host = this.dialHost();
+    for (let id = 0; id < this.self; id++) dialPeer(host, this.links[id]!, 0);
     this.checkConnected();
     return promise;
-  }
-
-  private dial(link: PeerLink, attempt: number): void {
-    if (this.closing || link.state !== 'pending' || !this.connectState) return;
-    const addr = link.address!;
-    const where = formatAddress(addr.host, addr.port);
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(`ws://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}/`, {
-        perMessageDeflate: false,
-        maxPayload: this.wsMaxPayload,
-        handshakeTimeout: this.handshakeTimeoutMs,
-        generateMask: zeroMask,
-        skipUTF8Validation: true,
-        followRedirects: false,
-      });
-    } catch (e) {
-      this.failConnect(new MeshError(`P${this.self} cannot dial P${link.id} at ${where}: ${(e as Error).message}`, link.id, 'connect'));
-      return;
-    }
-    let done = false;
-    let lastError = '';
-    let tcp: Socket | null = null;
-    const nonce = newNonce();
-    let transcript: HandshakeTranscript | null = null;
-
-    const cleanup = () => {
-      done = true;
-      clearTimeout(timer);
-      this.dialing.delete(ws);
-      ws.off('open', onOpen);
-      ws.off('message', onMessage);
-      ws.off('error', onError);
-      ws.off('close', onClose);
-    };
-    const retry = (note: string) => {
-      if (done) return;
-      cleanup();
-      link.dialNote = note;
-      ws.terminate();
-      if (this.closing || !this.connectState || link.state !== 'pending') return;
-      const t = setTimeout(() => {
-        this.dialTimers.delete(t);
-        this.dial(link, attempt + 1);
-      }, Math.min(25 * 2 ** attempt, 500));
-      this.dialTimers.add(t);
-    };
-    const giveUp = (reason: string, rejectedByPeer: boolean) => {
-      if (done) return;
-      cleanup();
-      if (!rejectedByPeer) {
-        this.reject({ remote: where, reason, side: 'dial', claimedId: link.id });
-        closeWith(ws, CLOSE_POLICY, reason);
-      } else {
-        this.logger(`P${link.id} at ${where} refused this party: ${reason}`);
-        ws.terminate();
-      }
-      const what = rejectedByPeer ? `P${link.id} at ${where} refused the connection: ${reason}` : `P${link.id} at ${where} failed authentication: ${reason}`;
-      this.failConnect(new MeshError(`P${this.self} cannot connect: ${what}`, link.id, 'connect'));
-    };
-    const onOpen = () => {
-      ws.send(encodeHandshake({ k: 'hello', v: HANDSHAKE_VERSION, sid: this.sessionId, from: this.self, to: link.id, nonce }));
-    };
-    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
-      if (done) return;
-      try {
-        if (!isBinary) throw new FrameError('malformed handshake: text frame');
-        const buf = asBuffer(data);
-        if (transcript === null) {
-          const ch = decodeChallenge(buf);
-          if (ch.from !== link.id) throw new FrameError(`expected P${link.id} there but found P${ch.from}`);
-          transcript = { sessionId: this.sessionId, clientId: this.self, serverId: link.id, clientNonce: nonce, serverNonce: ch.nonce };
-          if (!macEquals(handshakeMac(this.key, transcript, 'server->client'), ch.mac)) throw new FrameError('bad session key');
-          ws.send(encodeHandshake({ k: 'auth', mac: handshakeMac(this.key, transcript, 'client->server') }));
-        } else {
-          decodeOk(buf);
-          if (link.state !== 'pending' || this.closing) {
-            cleanup();
-            closeWith(ws, CLOSE_POLICY, 'duplicate connection');
-            return;
-          }
-          cleanup();
-          this.attach(link, ws, tcp);
-        }
-      } catch (e) {
-        giveUp(problemOf(e), false);
-      }
-    };
-    const onError = (err: Error) => {
-      lastError = err.message;
-    };
-    const onClose = (code: number, reason: Buffer) => {
-      const r = reason.toString();
-      if (code === CLOSE_POLICY) giveUp(r || `closed with code ${code}`, true);
-      else retry(lastError || (r ? `closed (code ${code}: ${r})` : `closed (code ${code})`));
-    };
-    // ws's handshakeTimeout covers the HTTP upgrade; this covers the key exchange after it.
-    const timer = setTimeout(() => retry(`handshake not completed within ${2 * this.handshakeTimeoutMs} ms`), 2 * this.handshakeTimeoutMs);
-    this.dialing.add(ws);
-    ws.on('error', () => {}); // stays after cleanup: ws must never see an unhandled 'error'
-    ws.once('upgrade', (res) => {
-      tcp = res.socket;
-    });
-    ws.on('open', onOpen);
-    ws.on('message', onMessage);
-    ws.on('error', onError);
-    ws.on('close', onClose);
   }
 
   private checkConnected(): void {
@@ -741,7 +397,7 @@ export class MeshNode implements Mesh {
 
   private onSocketClose(link: PeerLink, code: number, reason: Buffer): void {
     if (link.state === 'failed' || link.state === 'bye' || this.closing) return;
-    const r = reason.toString();
+    const r = peerText(reason.toString());
     this.failLink(link, new MeshError(`P${link.id} disconnected (code ${code}${r ? `: ${r}` : ''})`, link.id, 'disconnected'), false);
   }
 
@@ -959,9 +615,9 @@ export class MeshNode implements Mesh {
       if (link?.ws) closing.push(closeSocket(link.ws));
     }
     await Promise.all(closing);
-    const wss = this.wss;
-    this.wss = null;
-    if (wss) await withTimeout(new Promise<void>((resolve) => wss.close(() => resolve())), 2_000);
+    const server = this.server;
+    this.server = null;
+    if (server) await withTimeout(server.close(), 2_000);
   }
 
   /**
@@ -988,9 +644,9 @@ export class MeshNode implements Mesh {
       }
       ws.terminate();
     }
-    const wss = this.wss;
-    this.wss = null;
-    if (wss) wss.close();
+    const server = this.server;
+    this.server = null;
+    if (server) void server.close();
     this.closePromise ??= Promise.resolve();
   }
 
@@ -1000,8 +656,7 @@ export class MeshNode implements Mesh {
     this.dialTimers.clear();
     for (const ws of this.dialing) ws.terminate();
     this.dialing.clear();
-    for (const ws of this.handshaking) ws.terminate();
-    this.handshaking.clear();
+    this.pending.terminateAll();
     if (this.connectState) {
       const st = this.connectState;
       this.connectState = null;
@@ -1020,37 +675,4 @@ export class MeshNode implements Mesh {
       }
     }
   }
-}
-
-function withTimeout(p: Promise<void>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    void p.then(() => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
-
-function closeSocket(ws: WebSocket): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(() => {
-      ws.terminate();
-      resolve();
-    }, CLOSE_GRACE_MS);
-    ws.once('close', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    try {
-      if (ws.readyState === WebSocket.OPEN) ws.close(CLOSE_NORMAL, 'bye');
-      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-    } catch {
-      ws.terminate();
-    }
-  });
 }

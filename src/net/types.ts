@@ -2,6 +2,7 @@
  * Public types of the party mesh: one authenticated WebSocket per pair of
  * parties, frames = msgpackr header + optional raw binary payload.
  */
+import type { PartyIdentity } from './identity.js';
 
 /** Party index: 0 and 1 hold additive shares, 2 is the helper / dealer. */
 export type PartyId = number;
@@ -17,6 +18,8 @@ export interface PeerAddress {
   id: PartyId;
   host: string;
   port: number;
+  /** The party's certificate (PEM), pinned by TLS sessions; every party's is needed there. */
+  cert?: string;
 }
 
 export interface MeshOptions {
@@ -26,6 +29,13 @@ export interface MeshOptions {
   sessionId: string;
   /** Shared secret of the session (32 bytes); proves membership in the handshake. */
   sessionKey: Uint8Array;
+  /**
+   * This party's TLS identity: with it the mesh runs over wss, each party
+   * proving its id with its own key against the certificates pinned in the
+   * peer list (connect()). Without it, plain ws: unencrypted, for loopback
+   * benchmarks only.
+   */
+  tls?: PartyIdentity;
   /** Listen address; port 0 picks a free port. */
   host?: string;
   port?: number;
