@@ -3,7 +3,10 @@
  * small round trips, 16 MB one way, 16 MB both ways at once. Not a test: it
  * prints numbers.
  *
- *   node dist/bench/net-throughput.js [--mb 16] [--reps 10]
+ *   node dist/bench/net-throughput.js [--mb 16] [--reps 10] [--tls]
+ *
+ * --tls: each child makes its own key and certificate and the mesh runs
+ * over wss with them pinned (as sessions do); without it, plain ws.
  *
  * The parent forks two children of this same file (like the launcher does),
  * collects their ports over IPC, hands out the peer list and prints what the
@@ -13,6 +16,7 @@ import { median } from '../src/common/stats.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { generateIdentity } from '../src/net/identity.js';
 import { MeshNode } from '../src/net/mesh.js';
 import type { Mesh, PeerAddress } from '../src/net/types.js';
 
@@ -21,10 +25,11 @@ interface Init {
   keyHex: string;
   mb: number;
   reps: number;
+  tls: boolean;
 }
 
 type ParentMsg = { init: Init } | { peers: PeerAddress[] };
-type ChildMsg = { port: number } | { results: Results };
+type ChildMsg = { port: number; cert?: string } | { results: Results };
 
 interface Results {
   smallRoundTripMs: number;
@@ -49,13 +54,15 @@ async function barrier(mesh: Mesh, other: number): Promise<void> {
 
 async function child(self: number): Promise<void> {
   const { init } = await nextMessage<{ init: Init }>(process);
+  const tls = init.tls ? await generateIdentity(self) : undefined;
   const node = await MeshNode.listen({
     self,
     partyCount: 2,
     sessionId: init.sessionId,
     sessionKey: Buffer.from(init.keyHex, 'hex'),
+    ...(tls ? { tls } : {}),
   });
-  process.send!({ port: node.port } satisfies ChildMsg);
+  process.send!({ port: node.port, ...(tls ? { cert: tls.certPem } : {}) } satisfies ChildMsg);
   const { peers } = await nextMessage<{ peers: PeerAddress[] }>(process);
   const mesh = await node.connect(peers);
   mesh.onFatal((e) => {
@@ -118,7 +125,7 @@ async function child(self: number): Promise<void> {
 }
 
 async function parent(): Promise<void> {
-  const init: Init = { sessionId: `tput-${Date.now()}`, keyHex: randomBytes(32).toString('hex'), mb: arg('mb', 16), reps: arg('reps', 10) };
+  const init: Init = { sessionId: `tput-${Date.now()}`, keyHex: randomBytes(32).toString('hex'), mb: arg('mb', 16), reps: arg('reps', 10), tls: process.argv.includes('--tls') };
   const file = fileURLToPath(import.meta.url);
   const kids = [0, 1].map((id) => fork(file, ['--party', String(id)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const exits = kids.map(
@@ -127,16 +134,16 @@ async function parent(): Promise<void> {
         k.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`P${id} exited with code ${code}`)))),
       ),
   );
-  const ports = kids.map((k) => nextMessage<{ port: number }>(k));
+  const ports = kids.map((k) => nextMessage<{ port: number; cert?: string }>(k));
   for (const k of kids) k.send({ init } satisfies ParentMsg);
-  const peers = (await Promise.all(ports)).map((p, id) => ({ id, host: '127.0.0.1', port: p.port }));
+  const peers: PeerAddress[] = (await Promise.all(ports)).map((p, id) => ({ id, host: '127.0.0.1', port: p.port, ...(p.cert ? { cert: p.cert } : {}) }));
   const results = kids.map((k) => nextMessage<{ results: Results }>(k));
   for (const k of kids) k.send({ peers } satisfies ParentMsg);
   const [r0, r1] = (await Promise.all(results)).map((r) => r.results) as [Results, Results];
   await Promise.all(exits);
   const f = (x: number) => x.toFixed(1);
   const both = r0.bothWaysMs.map((x, i) => Math.max(x, r1.bothWaysMs[i]!));
-  console.log(`mesh throughput, 2 processes on loopback, ${init.mb} MB payloads, ${init.reps} reps (median / min):`);
+  console.log(`mesh throughput (${init.tls ? 'wss, pinned certificates' : 'plain ws'}), 2 processes on loopback, ${init.mb} MB payloads, ${init.reps} reps (median / min):`);
   console.log(`  small round trip (8 B)      ${(r0.smallRoundTripMs * 1000).toFixed(0)} us`);
   console.log(`  ${init.mb} MB one way (+ small ack) ${f(median(r0.oneWayMs))} / ${f(Math.min(...r0.oneWayMs))} ms  (${f((init.mb / 1024 / median(r0.oneWayMs)) * 1000)} GB/s)`);
   console.log(`  ${init.mb} MB both ways at once    ${f(median(both))} / ${f(Math.min(...both))} ms`);

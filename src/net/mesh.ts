@@ -238,7 +238,8 @@ export class MeshNode implements Mesh {
         for (let id = 0; id < this.partyCount; id++) {
           if (id !== this.self && this.links[id]!.fingerprint === null) throw new Error(`peer list has no certificate for P${id} (TLS sessions pin every party's certificate)`);
         }
-        if (pins.has(certFingerprint(this.tls.certPem, 'this party\'s certificate'))) throw new Error(`the peer list gives a peer this party's own certificate (P${this.self})`);
+        const mine = pins.get(certFingerprint(this.tls.certPem, 'this party\'s certificate'));
+        if (mine !== undefined) throw new Error(`P${this.self}: the peer list pins this party's certificate for P${mine}: started with another party's key?`);
       }
     } catch (e) {
       return Promise.reject(e);
