@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { approxCommand } from './approx.js';
 import { benchArithCommand } from './bench-arith.js';
 import { benchReluCommand } from './bench-relu.js';
+import { keygenCommand } from './keygen.js';
 import { partyCommand } from './party.js';
 import { sessionCommand } from './session.js';
 import { trainCommand } from './train.js';
@@ -22,6 +23,7 @@ await yargs(hideBin(process.argv))
   .command(partyCommand)
   .command(approxCommand)
   .command(sessionCommand)
+  .command(keygenCommand)
   .command(trainCommand).command(evalCommand)
   .command(inferCommand)
   .command('experiment', 'Experiments: l_x under real MPC, the sturdiness grid, the PPoly method comparison', (y) => y.command(experimentLxCommand).command(experimentSturdinessCommand).command(experimentSturdinessCellCommand)
