@@ -85,7 +85,7 @@ describe('net faults', () => {
     ['negative seq', (ws) => ws.send(hdr('x', -1, null)), 'malformed frame from P1: header seq is not a non-negative integer'],
     ['unknown class', (ws) => ws.send(hdr('x', 0, null, { c: 'bulk' })), `malformed frame from P1: header traffic class "bulk" is not 'online' or 'dealer'`],
     ['unknown field', (ws) => ws.send(hdr('x', 0, null, { evil: 1 })), 'malformed frame from P1: header has unknown field "evil"'],
-    ['seq gap', (ws) => ws.send(hdr('x', 1, null)), "malformed frame from P1: seq 1 for tag 'x' where 0 was expected"],
+    ['seq gap', (ws) => ws.send(hdr('x', 1, null)), 'malformed frame from P1: seq 1 for tag "x" where 0 was expected'],
     ['payload too large', (ws) => ws.send(hdr('x', 0, 2 ** 31)), 'malformed frame from P1: announced payload of 2147483648 bytes exceeds maxPayloadBytes 1048576'],
     [
       'payload shorter than announced',

@@ -10,12 +10,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { FrameError } from './frames.js';
+import { FrameError, peerText } from './frames.js';
 import {
-  HANDSHAKE_VERSION, MAX_HANDSHAKE_BYTES, decodeAuth, decodeHello, encodeHandshake, handshakeMac, macEquals, newNonce, type HandshakeTranscript,
+  MAX_HANDSHAKE_BYTES, decodeAuth, decodeHello, encodeHandshake, handshakeMac, macEquals, newNonce, type HandshakeTranscript,
 } from './handshake.js';
 import type { PeerLink } from './links.js';
-import { CLOSE_POLICY, CLOSE_TRY_LATER, asBuffer, closeWith, formatAddress, peerText, problemOf } from './sockets.js';
+import { CLOSE_POLICY, CLOSE_TRY_LATER, asBuffer, closeWith, formatAddress, problemOf } from './sockets.js';
 import { peerFingerprint } from './transport.js';
 import type { PartyId, Rejection } from './types.js';
 
@@ -83,6 +83,7 @@ export function acceptConnection(host: AcceptHost, pending: PendingHandshakes, w
     clearTimeout(timer);
     sock.off('data', onData);
     ws.off('message', onMessage);
+    ws.off('error', onError);
     ws.off('close', onClose);
     pending.delete(ws);
   };
@@ -98,28 +99,34 @@ export function acceptConnection(host: AcceptHost, pending: PendingHandshakes, w
     // Destroyed at once: a graceful close would keep reading what it announced.
     if (unauthBytes > MAX_HANDSHAKE_BYTES) fail(`more than ${MAX_HANDSHAKE_BYTES} bytes before completing the handshake`, CLOSE_POLICY, true);
   };
-  const checkHello = async (buf: Buffer): Promise<void> => {
+  /** The hello's own checks, at once (so its problem is the one reported), then the certificate once the pins are known. */
+  const checkHello = (buf: Buffer): Promise<void> | null => {
     const hello = decodeHello(buf);
     claimed = hello.from;
-    if (hello.v !== HANDSHAKE_VERSION) throw new FrameError(`unsupported handshake version ${hello.v}`);
     if (hello.sid !== host.sessionId) throw new FrameError('wrong session id');
     if (hello.from < 0 || hello.from >= host.partyCount) throw new FrameError(`party id ${hello.from} out of range 0..${host.partyCount - 1}`);
     if (hello.from === host.self) throw new FrameError(`party id ${hello.from} is this party's own id`);
     if (hello.to !== host.self) throw new FrameError(`it dialed P${hello.to} but this is P${host.self}`);
     if (hello.from < host.self) throw new FrameError(`P${hello.from} must not dial P${host.self} (the higher id dials the lower)`);
+    const challenge = (): void => {
+      // Duplicates are refused only after the key check, so that a wrong
+      // key is reported as such even for an id that is already taken.
+      transcript = { sessionId: host.sessionId, clientId: hello.from, serverId: host.self, clientNonce: hello.nonce, serverNonce: newNonce() };
+      ws.send(encodeHandshake({ k: 'challenge', from: host.self, nonce: transcript.serverNonce, mac: handshakeMac(host.key, transcript, 'server->client') }));
+    };
     const pins = host.pins();
-    if (pins) {
-      const byFingerprint = await pins;
+    if (!pins) {
+      challenge();
+      return null;
+    }
+    return pins.then((byFingerprint) => {
       if (done) return;
       if (presented === null) throw new FrameError('no client certificate (this session pins every party\'s certificate)');
       const owner = byFingerprint.get(presented);
       if (owner === undefined) throw new FrameError(`unknown certificate ${presented.slice(0, 23)}...: not pinned in this session`);
       if (owner !== hello.from) throw new FrameError(`it presents P${owner}'s certificate but claims to be P${hello.from}`);
-    }
-    // Duplicates are refused only after the key check, so that a wrong
-    // key is reported as such even for an id that is already taken.
-    transcript = { sessionId: host.sessionId, clientId: hello.from, serverId: host.self, clientNonce: hello.nonce, serverNonce: newNonce() };
-    ws.send(encodeHandshake({ k: 'challenge', from: host.self, nonce: transcript.serverNonce, mac: handshakeMac(host.key, transcript, 'server->client') }));
+      challenge();
+    });
   };
   let helloSeen = false;
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
@@ -129,7 +136,7 @@ export function acceptConnection(host: AcceptHost, pending: PendingHandshakes, w
       const buf = asBuffer(data);
       if (!helloSeen) {
         helloSeen = true;
-        checkHello(buf).catch((e: unknown) => fail(problemOf(e)));
+        checkHello(buf)?.catch((e: unknown) => fail(problemOf(e)));
         return;
       }
       if (transcript === null) throw new FrameError('malformed handshake: a second message before the challenge');
@@ -144,6 +151,7 @@ export function acceptConnection(host: AcceptHost, pending: PendingHandshakes, w
       fail(problemOf(e));
     }
   };
+  const onError = (err: Error): void => fail(`socket error: ${err.message}`);
   const onClose = (code: number, reason: Buffer): void => {
     const r = peerText(reason.toString());
     fail(code === CLOSE_POLICY && r ? `the dialer aborted the handshake: ${r}` : `connection closed during the handshake (code ${code})`);
@@ -152,6 +160,7 @@ export function acceptConnection(host: AcceptHost, pending: PendingHandshakes, w
 
   sock.on('data', onData);
   ws.on('message', onMessage);
+  ws.on('error', onError);
   ws.on('close', onClose);
   pending.add(ws, () => fail(`evicted: more than ${MAX_PENDING_HANDSHAKES} connections in the handshake at once`, CLOSE_TRY_LATER, true));
 }

@@ -7,11 +7,11 @@
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { FrameError } from './frames.js';
+import { FrameError, peerText } from './frames.js';
 import { HANDSHAKE_VERSION, decodeChallenge, decodeOk, encodeHandshake, handshakeMac, macEquals, newNonce, type HandshakeTranscript } from './handshake.js';
 import type { PartyIdentity } from './identity.js';
 import type { PeerLink } from './links.js';
-import { CLOSE_POLICY, MeshError, asBuffer, closeWith, formatAddress, peerText, problemOf, zeroMask } from './sockets.js';
+import { CLOSE_POLICY, MeshError, asBuffer, closeWith, formatAddress, problemOf, zeroMask } from './sockets.js';
 import { dialOptions, peerFingerprint } from './transport.js';
 import type { PartyId, Rejection } from './types.js';
 

@@ -16,7 +16,7 @@
  * else is accepted on the socket until 'ok'.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { FrameError, packValue, unpackValue } from './frames.js';
+import { FrameError, packValue, peerQuoted, unpackMap } from './frames.js';
 
 export const HANDSHAKE_VERSION = 1;
 export const NONCE_BYTES = 32;
@@ -89,14 +89,34 @@ export function encodeHandshake(m: Hello | Challenge | Auth | Ok): Buffer {
   return packValue(m);
 }
 
-function asObject(bytes: Uint8Array, expected: string): Record<string, unknown> {
-  const v = unpackValue(bytes, `malformed handshake: ${expected} message`);
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
-    throw new FrameError(`malformed handshake: ${expected} is not a map`);
-  }
-  const o = v as Record<string, unknown>;
+/** The fields each handshake message has, no more and no fewer. */
+const FIELDS = {
+  hello: ['k', 'v', 'sid', 'from', 'to', 'nonce'],
+  challenge: ['k', 'from', 'nonce', 'mac'],
+  auth: ['k', 'mac'],
+  ok: ['k'],
+} as const;
+type Kind = keyof typeof FIELDS;
+
+/**
+ * Decode one handshake message of the expected kind: a msgpack map whose `k`
+ * is that kind. Unknown fields are refused (naming the first one): nothing a
+ * peer adds before authentication is silently carried along.
+ */
+function asObject(bytes: Uint8Array, expected: Kind): Record<string, unknown> {
+  const o = unpackMap(bytes, `malformed handshake: ${expected} message`, `malformed handshake: ${expected}`);
   if (o.k !== expected) {
-    throw new FrameError(`malformed handshake: expected '${expected}', got ${typeof o.k === 'string' ? JSON.stringify(o.k.slice(0, 32)) : typeof o.k}`);
+    throw new FrameError(`malformed handshake: expected '${expected}', got ${peerQuoted(o.k)}`);
+  }
+  if (expected === 'hello') {
+    // The version first: a later version may well have other fields, and
+    // "unsupported version" says more than "unexpected field".
+    const v = intField(o, 'v', 'hello');
+    if (v !== HANDSHAKE_VERSION) throw new FrameError(`unsupported handshake version ${v}`);
+  }
+  const allowed: readonly string[] = FIELDS[expected];
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) throw new FrameError(`malformed handshake: ${expected} has unexpected field ${peerQuoted(key)}`);
   }
   return o;
 }
@@ -119,7 +139,7 @@ export function decodeHello(bytes: Uint8Array): Hello {
   const o = asObject(bytes, 'hello');
   const v = intField(o, 'v', 'hello');
   if (typeof o.sid !== 'string' || o.sid.length > MAX_SESSION_ID_LENGTH) {
-    throw new FrameError('malformed handshake: hello sid is not a string of at most 256 characters');
+    throw new FrameError(`malformed handshake: hello sid is not a string of at most ${MAX_SESSION_ID_LENGTH} characters`);
   }
   return {
     k: 'hello',

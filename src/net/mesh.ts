@@ -22,6 +22,8 @@ import {
   decodeHeader,
   encodeByeHeader,
   encodeMsgHeader,
+  peerQuoted,
+  peerText,
   wsFramingOverhead,
   type MsgHeader,
 } from './frames.js';
@@ -29,7 +31,7 @@ import { MAX_SESSION_ID_LENGTH } from './handshake.js';
 import { certFingerprint, checkIdentity, type PartyIdentity } from './identity.js';
 import { PeerLink, zeroCounters, type Envelope, type Waiter } from './links.js';
 import {
-  CLOSE_ABORTED, CLOSE_POLICY, MeshError, asBuffer, closeReason, closeSocket, closeWith, formatAddress, peerText, problemOf, withTimeout,
+  CLOSE_ABORTED, CLOSE_POLICY, MeshError, asBuffer, closeReason, closeSocket, closeWith, formatAddress, problemOf, withTimeout,
 } from './sockets.js';
 import { startServer, type PartyServer } from './transport.js';
 import type { Mesh, MeshOptions, MeshStats, Message, PartyId, PeerAddress, Rejection, SendOptions, TrafficClass } from './types.js';
@@ -335,7 +337,7 @@ export class MeshNode implements Mesh {
       }
       const box = link.getInbox(hdr.t);
       if (hdr.s !== box.nextSeq) {
-        throw new FrameError(`seq ${hdr.s} for tag '${hdr.t}' where ${box.nextSeq} was expected`);
+        throw new FrameError(`seq ${hdr.s} for tag ${peerQuoted(hdr.t)} where ${box.nextSeq} was expected`);
       }
       box.nextSeq++;
       if (hdr.n !== null && hdr.n > 0) {

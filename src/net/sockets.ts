@@ -112,13 +112,3 @@ export function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   });
 }
 
-/**
- * Text that came from a peer (a close reason), made safe for one log line:
- * control characters, line and paragraph separators escaped JSON-style, cut
- * to maxChars. A peer must not be able to forge a line such as "[P1] fatal: ...".
- */
-export function peerText(s: string, maxChars = 123): string {
-  const cut = s.length > maxChars ? `${s.slice(0, maxChars)}...` : s;
-  // eslint-disable-next-line no-control-regex
-  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/g, (c) => (c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-}
