@@ -159,6 +159,7 @@ export async function normalise(c: Context, b: Shared, opts: NormalisationOption
     if (t.size !== n) throw new RangeError(`normalise: ${t.size} elements to scale with ${n} denominators`);
   }
   const span = octaveSpan(opts.range, f);
+  c.noteRange(`input of a division or square root (public range [${opts.range.min}, ${opts.range.max}])`, b, opts.range.min, opts.range.max);
   if (opts.normalisation !== 'private' && opts.normalisation !== 'public') {
     throw new RangeError(`normalisation must be 'private' or 'public', got ${JSON.stringify(opts.normalisation)}`);
   }

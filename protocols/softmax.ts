@@ -198,6 +198,7 @@ export function softmax(ctx: Context, x: Shared, opts: SoftmaxOptions): Promise<
       // u = x - m lies in [-2B - eps, eps]: exp needs it above -2^n.
       const low = 2 * shift.bound + appMaxShiftError(shift, k);
       if (low > 2 ** expOpts.squarings) throw new RangeError(`softmax: logits in [-${shift.bound}, ${shift.bound}] need exp on [-${low.toFixed(1)}, 0], beyond its 2^${expOpts.squarings} squarings`);
+      c.noteRange(`softmax logits (public bound ${shift.bound}, --logit-bound)`, x, -shift.bound, shift.bound);
       const pooled = await appMaxPool(c, x.reshape([rows, 1, 1, k]), [1, k], { alpha: shift.alpha ?? DEFAULT_SOFTMAX_APPMAX_ALPHA, bound: shift.bound });
       m = pooled.reshape([rows]);
     } else {

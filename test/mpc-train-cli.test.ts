@@ -7,7 +7,8 @@
  * by +-1 ulp at random, the emulation rounds to nearest: measured 2.5e-3 at
  * most, on the conv kernel; with floor rounding the emulation drifted by
  * 5e-2 on the PPoly coefficients); a run stopped after two batches and
- * resumed ends within the same tolerance of the uninterrupted run; bad
+ * resumed ends within the same tolerance of the uninterrupted run, and so
+ * does one whose P1 was killed in the middle of a checkpoint write; bad
  * flags and bad resume directories fail with one line each.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { prepareTrainMpc } from '../src/cli/train-mpc.js';
 import { startRun } from '../src/mpc/launcher.js';
 import { parseActivation } from '../src/plain/activations/index.js';
 import { readModelFiles } from '../src/nn/model-files.js';
+import { partyGenerations } from '../src/jobs/train-mpc-checkpoint.js';
 
 const T = 180_000;
 /**
@@ -129,6 +131,21 @@ describe('mpcnet train --mpc (real processes)', () => {
     // f-bit truncations that stay local (pooling) round by the shares, which differ after a
     // resume: not bit-identical.
     expectClose(out, mpcOut, 'resumed vs uninterrupted');
+  }, T);
+
+  it('a party killed while writing its checkpoint: the run fails naming it, and --resume gives the uninterrupted run\'s weights', async () => {
+    const out = path.join(tmp, 'killed-in-checkpoint');
+    // P1 dies between renaming its batch-1 checkpoint away and moving the batch-2 one into place.
+    const killed = await mpcnet([...common, '--parties', '2', '--out', out, '--checkpoint-every', '1'], { MPCNET_FAULT: 'P1:checkpoint-write:2' });
+    expect(killed.code).not.toBe(0);
+    expect(killed.stderr).toMatch(/^mpcnet: MPC run failed: P0: P1 disconnected.*P1: killed by SIGKILL/m);
+    // The survivor may have written its batch-2 checkpoint; P1 holds only batch 1 (its previous generation).
+    expect(partyGenerations(out, 'p1').map((g) => g.step)).toEqual([1]);
+    const resumed = await mpcnet([...common, '--parties', '2', '--out', out, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming run .* at epoch 0, batch 1/);
+    expect((JSON.parse(resumed.stdout) as { complete: boolean }).complete).toBe(true);
+    expectClose(out, mpcOut, 'resumed after a kill mid-checkpoint vs uninterrupted');
   }, T);
 
   it('bad flag combinations and resume directories fail with one line', async () => {

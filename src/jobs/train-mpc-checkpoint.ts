@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { faultPoint } from '../mpc/fault-hook.js';
 import { Shared } from '../mpc/shared.js';
 
 export const MPC_CHECKPOINT_DIR = 'mpc-checkpoint';
@@ -83,6 +84,8 @@ export function writePartyCheckpoint(out: string, meta: MpcCheckpointMeta, tenso
   const body: File = { ...meta, tensors, sha256: digest(tensors) };
   writeFileSync(f.tmp, JSON.stringify(body));
   if (existsSync(f.current)) renameSync(f.current, f.prev);
+  // The riskiest moment to die: no current file, only the previous generation.
+  faultPoint('checkpoint-write');
   renameSync(f.tmp, f.current);
 }
 

@@ -35,7 +35,9 @@ import { createHash } from 'node:crypto';
 import { Prg, SEED_BYTES } from '../ring/prg.js';
 import type { CorrelationShares, CorrelationSpec } from './correlations.js';
 import type { DealerClient } from './dealer-client.js';
+import { faultPoint } from './fault-hook.js';
 import type { SeedBook } from './seeds.js';
+import type { Shared } from './shared.js';
 
 export type Mode = 'plain' | '2pc' | '3pc';
 export type HolderId = 0 | 1;
@@ -91,6 +93,20 @@ interface PartyState {
   quietCalls: number;
   /** Plaintext context: sum of |x| / 2^64 over truncated elements (see localTruncationFailures). */
   wrapRisk: number;
+  /** Plaintext context: values seen outside the public bounds protocols assume (see noteRange). */
+  boundExcess: Map<string, BoundExcess>;
+}
+
+/** A public bound a protocol assumes and how far the plaintext run went past it. */
+export interface BoundExcess {
+  what: string;
+  lo: number;
+  hi: number;
+  /** Extremes seen (outside [lo, hi] or not) over every noted value. */
+  min: number;
+  max: number;
+  /** Elements outside [lo, hi]. */
+  outside: number;
 }
 
 /** Every WRAP_SAMPLE-th truncated element is measured (an unbiased estimate, cheap enough for whole epochs). */
@@ -132,7 +148,7 @@ export class Context {
     const fracBits = checkSessionFracBits(opts.fracBits ?? DEFAULT_FRAC_BITS, 'fracBits');
     return new Context({
       mode, id, fracBits, truncation: opts.truncation ?? 'local', mesh, dealer, seeds,
-      progressSink: opts.onProgress, plainRounding: opts.plainRounding ?? 'floor', sections: new Map(), quietCalls: 0, wrapRisk: 0,
+      progressSink: opts.onProgress, plainRounding: opts.plainRounding ?? 'floor', sections: new Map(), quietCalls: 0, wrapRisk: 0, boundExcess: new Map(),
     }, '', null);
   }
 
@@ -288,6 +304,7 @@ export class Context {
     this.mesh.send(to, this.tag, payload, { basis, ...(opts.copy ? { copy: true } : {}) });
     this.peersUsed.add(to);
     this.bytesSent += payload ? payload.byteLength : 0;
+    faultPoint('mid-round');
   }
 
   /** Next message on this call's channel from `from`; its payload (8-byte aligned) or null. */
@@ -351,6 +368,39 @@ export class Context {
     let count = 0;
     for (let i = 0; i < x.length; i += WRAP_SAMPLE, count++) sum += Math.abs(Number(BigInt.asIntN(64, x[i]!)));
     if (count > 0) this.party.wrapRisk += (sum * (x.length / count)) / 2 ** 64;
+  }
+
+  /**
+   * Plaintext context: note values that a protocol assumes lie in the public
+   * [lo, hi] (softmax's logit bound, division and square-root ranges).
+   * Under MPC nobody can see them go past it, and past it the approximation
+   * may diverge; the emulation can, and reports it (boundExcesses).
+   */
+  noteRange(what: string, x: Shared, lo: number, hi: number): void {
+    if (!this.isPlain || x.size === 0) return;
+    const scale = 2 ** -x.fracBits;
+    let min = Infinity;
+    let max = -Infinity;
+    let outside = 0;
+    for (const b of x.share) {
+      const v = Number(BigInt.asIntN(64, b)) * scale;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (v < lo || v > hi) outside++;
+    }
+    const seen = this.party.boundExcess.get(what);
+    if (seen) {
+      seen.min = Math.min(seen.min, min);
+      seen.max = Math.max(seen.max, max);
+      seen.outside += outside;
+    } else {
+      this.party.boundExcess.set(what, { what, lo, hi, min, max, outside });
+    }
+  }
+
+  /** The public bounds that the plaintext run exceeded (see noteRange). */
+  get boundExcesses(): BoundExcess[] {
+    return [...this.party.boundExcess.values()].filter((b) => b.outside > 0);
   }
 
   /** Expected local-truncation failures of the values truncated so far (plaintext context; 0 elsewhere). */

@@ -6,10 +6,12 @@
  * sent a malformed frame) ends the run with an error naming it.
  */
 import { MeshNode } from '../net/index.js';
+import { generateIdentity, type PartyIdentity } from '../net/identity.js';
 import type { Mesh, MeshStats, PartyId, PeerAddress } from '../net/types.js';
 import { Context, type HolderId, type ProfileEntry, type ProgressEvent } from './context.js';
 import { DealerClient, DEALER_ID } from './dealer-client.js';
 import { serveDealer, type DealerSummary } from './dealer-service.js';
+import { armFault, faultPoint } from './fault-hook.js';
 import { agreeSeeds } from './seeds.js';
 import { PROCESS_COUNT, type SessionConfig } from './session.js';
 
@@ -33,10 +35,19 @@ export interface PartyResult {
 }
 
 export interface PartyHooks {
-  /** Publish our listening port and get every party's address. */
-  exchangeAddresses(port: number): Promise<PeerAddress[]>;
+  /** Publish our listening port (and TLS certificate) and get every party's address (and certificate). */
+  exchangeAddresses(port: number, cert: string | null): Promise<PeerAddress[]>;
+  /** TLS sessions: this party's key and certificate (hand-started parties); made fresh when absent. */
+  identity?: PartyIdentity;
   progress?(event: ProgressEvent): void;
   log?(line: string): void;
+  /**
+   * Ends the run at any stage (a signal, the launcher gone or reporting a
+   * dead party): the mesh is aborted with the reason's message, which peers
+   * see in the close frame ("P1 aborted: received SIGTERM"), and runParty
+   * rejects with the reason.
+   */
+  signal?: AbortSignal;
 }
 
 export function roleOf(id: PartyId, mode: '2pc' | '3pc'): PartyRole {
@@ -44,22 +55,61 @@ export function roleOf(id: PartyId, mode: '2pc' | '3pc'): PartyRole {
   return mode === '3pc' ? 'helper' : 'dealer';
 }
 
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
+}
+
 export async function runParty(self: PartyId, config: SessionConfig, hooks: PartyHooks, program: HolderProgram): Promise<PartyResult> {
   if (!Number.isInteger(self) || self < 0 || self >= PROCESS_COUNT) throw new RangeError(`party id must be 0..${PROCESS_COUNT - 1}, got ${self}`);
-  const fixed = config.peers?.[self];
-  const node = await MeshNode.listen({
-    self,
-    partyCount: PROCESS_COUNT,
-    sessionId: config.sessionId,
-    sessionKey: Buffer.from(config.sessionKeyHex, 'hex'),
-    host: fixed?.host ?? config.host,
-    port: fixed?.port ?? 0,
-    connectTimeoutMs: config.connectTimeoutMs,
-    recvTimeoutMs: config.recvTimeoutMs,
-    ...(hooks.log ? { log: hooks.log } : {}),
+  armFault(self);
+  const signal = hooks.signal;
+  if (signal?.aborted) throw abortReason(signal);
+  // Every wait below races this, so an abort ends the run at whatever stage it is.
+  let stop: (err: Error) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    stop = reject;
   });
-  const peers = await hooks.exchangeAddresses(node.port);
-  const mesh = await node.connect(peers);
+  stopped.catch(() => {}); // raced below; never unhandled when nobody is waiting yet
+  let node: MeshNode | null = null;
+  const onAbort = (): void => {
+    const reason = abortReason(signal!);
+    node?.abort(reason.message);
+    stop(reason);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const fixed = config.peers?.[self];
+    // TLS: a party started by the launcher makes its own key (it never leaves this process).
+    const identity = config.transport === 'tls' ? hooks.identity ?? await generateIdentity(self) : null;
+    // Not raced: binding is quick, and a node that came up after an abort would stay listening.
+    node = await MeshNode.listen({
+      ...(identity ? { tls: identity } : {}),
+      self,
+      partyCount: PROCESS_COUNT,
+      sessionId: config.sessionId,
+      sessionKey: Buffer.from(config.sessionKeyHex, 'hex'),
+      host: fixed?.host ?? config.host,
+      port: fixed?.port ?? 0,
+      connectTimeoutMs: config.connectTimeoutMs,
+      recvTimeoutMs: config.recvTimeoutMs,
+      ...(hooks.log ? { log: hooks.log } : {}),
+    });
+    if (signal?.aborted) node.abort(abortReason(signal).message);
+    const peers = await Promise.race([hooks.exchangeAddresses(node.port, identity?.certPem ?? null), stopped]);
+    const connecting = node.connect(peers);
+    faultPoint('handshake');
+    const mesh = await Promise.race([connecting, stopped]);
+    return await runConnected(self, config, mesh, hooks, program, stopped);
+  } catch (err) {
+    // Whatever failed on the way, an abort's reason is the cause to report.
+    if (signal?.aborted) throw abortReason(signal);
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function runConnected(self: PartyId, config: SessionConfig, mesh: Mesh, hooks: PartyHooks, program: HolderProgram, stopped: Promise<never>): Promise<PartyResult> {
   let fatal: (err: Error) => void = () => {};
   const fatalPromise = new Promise<never>((_, reject) => {
     fatal = reject;
@@ -71,33 +121,60 @@ export async function runParty(self: PartyId, config: SessionConfig, hooks: Part
   });
   try {
     const started = performance.now();
-    const done = await Promise.race([runRole(self, config, mesh, hooks, program), fatalPromise]);
-    await Promise.race([mesh.flush(), fatalPromise]);
+    const done = await Promise.race([runRole(self, config, mesh, hooks, program), fatalPromise, stopped]);
+    await Promise.race([mesh.flush(), fatalPromise, stopped]);
     const result: PartyResult = { id: self, role: roleOf(self, config.mode), seconds: (performance.now() - started) / 1000, stats: mesh.stats(), ...done };
     await mesh.close();
     return result;
   } catch (err) {
-    const failure = linkFailures.length > 0 ? await withCascade(err as Error, linkFailures) : (err as Error);
+    const failure = await Promise.race([explainFailure(self, mesh, err as Error, linkFailures), stopped]);
     // No orderly goodbye: peers must see the failure (a dropped connection), not a clean end.
     mesh.abort();
     throw failure;
   }
 }
 
-/** How long a failing party waits for other peers' failures before it gives up (see withCascade). */
+/** How long a failing party waits for other peers' failures and reports before it gives up (see explainFailure). */
 const CASCADE_MS = 300;
+/** Control channel, used only by a failing party: its error, for the others' error messages. */
+const REPORT_TAG = 'party:failure-report';
+
+/** A peer's text, safe for one log line (no control characters) and short. */
+function peerText(bytes: Uint8Array | null): string {
+  const text = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : '';
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 400);
+}
 
 /**
- * When a peer dies, another survivor may abort first and this party may see
- * that survivor's disconnect before the dead party's (an abort's close
- * frame, naming the cause, can sit behind megabytes of queued shares and be
- * lost). So a party that fails on a lost link waits a moment and names
- * every peer it lost, the first one first: "P2 disconnected (code 1006);
- * also P0 disconnected (code 1006)".
+ * A failing party's error, naming the root cause where others know it.
+ * - When a peer dies, another survivor may abort first and this party may
+ *   see that survivor's disconnect before the dead party's (an abort's
+ *   close frame, naming the cause, can sit behind megabytes of queued
+ *   shares and be lost): it names every peer it lost, the first one first,
+ *   "P2 disconnected (code 1006); also P0 disconnected (code 1006)".
+ * - When a party is stopped (SIGSTOP, a hung machine), every survivor's
+ *   wait times out at about the same moment, each naming the peer it waited
+ *   for, which may be another survivor waiting in turn. So a failing party
+ *   first tells the others why (over the links still open), and waits a
+ *   moment for their reasons: "timed out ... from P2; P2 reports: timed out
+ *   ... from P0".
  */
-async function withCascade(err: Error, failures: Error[]): Promise<Error> {
+async function explainFailure(self: PartyId, mesh: Mesh, err: Error, linkFailures: Error[]): Promise<Error> {
+  const report = Buffer.from(err.message.slice(0, 400), 'utf8');
+  const peers = Array.from({ length: PROCESS_COUNT }, (_, id) => id).filter((id) => id !== self);
+  const reports: { peer: PartyId; text: string }[] = [];
+  for (const peer of peers) {
+    try {
+      mesh.send(peer, REPORT_TAG, report);
+    } catch {
+      /* that link is gone: its failure is in linkFailures (a report it sent before may still be queued) */
+    }
+    mesh.recv(peer, REPORT_TAG).then((m) => void reports.push({ peer, text: peerText(m.payload) }), () => {});
+  }
   await new Promise((resolve) => setTimeout(resolve, CASCADE_MS));
-  const others = failures.map((f) => f.message).filter((m, i, all) => m !== err.message && all.indexOf(m) === i);
+  const others = linkFailures.map((f) => f.message).filter((m, i, all) => m !== err.message && all.indexOf(m) === i);
+  // A report already inside another message (a close frame's reason) adds nothing.
+  for (const r of reports) if (r.text && ![err.message, ...others].some((m) => m.includes(r.text))) others.push(`P${r.peer} reports: ${r.text}`);
   if (others.length === 0) return err;
   const combined = new Error(`${err.message}; also ${others.join('; also ')}`);
   combined.stack = err.stack ?? '';

@@ -13,11 +13,23 @@ import type { TruncationMode } from './context.js';
 /** Process count is always 3: P0, P1 and P2 (dealer in 2pc, helper + dealer in 3pc). */
 export const PROCESS_COUNT = 3;
 
+/** The start window: how long a party waits for every peer to connect. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+/** How long a party waits for any one message before it gives up on the peer. */
+export const DEFAULT_RECV_TIMEOUT_MS = 120_000;
+
 export interface SessionConfig {
   sessionId: string;
   /** 32-byte session key, hex. */
   sessionKeyHex: string;
   mode: '2pc' | '3pc';
+  /**
+   * 'tls': wss, each party with its own key, every party's certificate
+   * pinned (peers[].cert for hand-started parties; launched parties make
+   * theirs and the launcher passes the certificates on). 'plain': ws,
+   * unencrypted, for loopback benchmarks only (--plain-ws).
+   */
+  transport: 'tls' | 'plain';
   fracBits: number;
   truncation: TruncationMode;
   /** Listen host of every party when addresses are assigned by the launcher. */
@@ -32,6 +44,8 @@ export interface SessionConfig {
 
 export interface SessionOptions {
   mode: '2pc' | '3pc';
+  /** Default 'tls'. */
+  transport?: 'tls' | 'plain';
   fracBits?: number;
   truncation?: TruncationMode;
   host?: string;
@@ -46,11 +60,12 @@ export function newSession(opts: SessionOptions): SessionConfig {
     sessionId: randomUUID(),
     sessionKeyHex: randomBytes(32).toString('hex'),
     mode: opts.mode,
+    transport: opts.transport ?? 'tls',
     fracBits: opts.fracBits ?? DEFAULT_FRAC_BITS,
     truncation: opts.truncation ?? 'local',
     host: opts.host ?? '127.0.0.1',
-    connectTimeoutMs: opts.connectTimeoutMs ?? 20_000,
-    recvTimeoutMs: opts.recvTimeoutMs ?? 120_000,
+    connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    recvTimeoutMs: opts.recvTimeoutMs ?? DEFAULT_RECV_TIMEOUT_MS,
     job: opts.job,
   };
   if (opts.peers) config.peers = opts.peers;
@@ -76,7 +91,9 @@ function parsePeers(raw: unknown): PeerAddress[] {
     const o = p as Record<string, unknown>;
     const id = field(o, 'id', isInt(0, PROCESS_COUNT - 1), `a party id 0..${PROCESS_COUNT - 1}`);
     if (id !== i) throw new TypeError(`session config: peers[${i}] has id ${id}; list parties in id order`);
-    return { id, host: field(o, 'host', isString, 'a host name'), port: field(o, 'port', isInt(1, 65535), 'a port 1..65535') };
+    const address: PeerAddress = { id, host: field(o, 'host', isString, 'a host name'), port: field(o, 'port', isInt(1, 65535), 'a port 1..65535') };
+    if (o['cert'] !== undefined) address.cert = field(o, 'cert', (v): v is string => typeof v === 'string' && v.includes('-----BEGIN CERTIFICATE-----'), 'a PEM certificate');
+    return address;
   });
 }
 
@@ -87,6 +104,7 @@ export function parseSessionConfig(raw: unknown): SessionConfig {
     sessionId: field(o, 'sessionId', isString, 'a non-empty string'),
     sessionKeyHex: field(o, 'sessionKeyHex', (v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v), '64 hex digits (32 bytes)'),
     mode: field(o, 'mode', isOneOf('2pc', '3pc'), "'2pc' or '3pc'"),
+    transport: field(o, 'transport', isOneOf('tls', 'plain'), "'tls' or 'plain'"),
     fracBits: checkSessionFracBits(field(o, 'fracBits', isInt(0, 62), 'an integer'), "session config: 'fracBits'"),
     truncation: field(o, 'truncation', isOneOf('local', 'dealer'), "'local' or 'dealer'"),
     host: field(o, 'host', isString, 'a host name'),
@@ -95,6 +113,10 @@ export function parseSessionConfig(raw: unknown): SessionConfig {
     job: o['job'],
   };
   if (o['peers'] !== undefined) config.peers = parsePeers(o['peers']);
+  if (config.transport === 'tls' && config.peers) {
+    const missing = config.peers.filter((p) => p.cert === undefined).map((p) => `P${p.id}`);
+    if (missing.length > 0) throw new TypeError(`session config: a 'tls' session pins every party's certificate: peers ${missing.join(', ')} have no 'cert' (mpcnet keygen, then mpcnet session --certs)`);
+  }
   return config;
 }
 

@@ -14,6 +14,7 @@ import { add, mulPublicScalar } from '../../protocols/linear.js';
 import { shareInput } from '../../protocols/sharing.js';
 import { truncate } from '../../protocols/truncation.js';
 import type { Context } from '../mpc/context.js';
+import { faultPoint } from '../mpc/fault-hook.js';
 import { Shared } from '../mpc/shared.js';
 import { activate, observeMaxPool, type Nonlinearity } from './nonlinearity.js';
 import { addPerChannel, expandPerChannel, flattenChannelsLast, pad2d, padShortcut } from './layers/tensor-ops.js';
@@ -262,6 +263,7 @@ export async function forward(
     });
     const y = await ctx.section(l.name, (c) => layerForward(c, l, inputs, params, nl, tape));
     onLayer?.(i, ctx.rounds);
+    faultPoint('between-layers');
     values.set(l.name, y);
     for (const name of l.inputs) if (lastUse.get(name) === i && name !== spec.output) values.delete(name);
   }

@@ -17,9 +17,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function mpcnet(args: string[]): Promise<CliResult> {
+/** `env`: added to ours (e.g. MPCNET_FAULT, which the launched parties inherit). */
+export async function mpcnet(args: string[], env?: Record<string, string>): Promise<CliResult> {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 24 });
+    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 170_000, maxBuffer: 1 << 24, ...(env ? { env: { ...process.env, ...env } } : {}) });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
