@@ -219,6 +219,18 @@ describe.each(['2pc', '3pc'] as const)('cost in a fresh %s session (local trunca
   });
 });
 
+describe('public bounds in the plaintext context', () => {
+  it('notes values past the logit bound and the division / square-root ranges, and nothing within them', async () => {
+    const ctx = Context.plain({ fracBits: F });
+    const logits = [0.5, -3, 2.5, 1, 9, -0.25];
+    await run(ctx, logits, (x) => softmax(ctx, x.reshape([2, 3]), { shift: { kind: 'appmax', bound: 4 } }));
+    await run(ctx, [0.3, 2, 15], (x) => rsqrt(ctx, x, { range: { min: 0.25, max: 16 }, normalisation: 'public' }));
+    expect(ctx.boundExcesses).toEqual([{ what: 'softmax logits (public bound 4, --logit-bound)', lo: -4, hi: 4, min: -3, max: 9, outside: 1 }]);
+    await run(ctx, [0.125, 2], (x) => rsqrt(ctx, x, { range: { min: 0.25, max: 16 }, normalisation: 'public' }));
+    expect(ctx.boundExcesses[1]).toEqual({ what: 'input of a division or square root (public range [0.25, 16])', lo: 0.25, hi: 16, min: 0.125, max: 15, outside: 1 });
+  });
+});
+
 describe('options and errors', () => {
   const ctx = Context.plain({ fracBits: F });
   it('bad ranges, iteration counts and exp / softmax options are refused with errors naming them', async () => {

@@ -3,13 +3,14 @@
  * arith` (run it now, locally) and `mpcnet session` (write it into a config
  * for hand-started parties).
  */
+import { transportOf, withTransportOption, type TransportArgs } from './transport-option.js';
 import type { Argv } from 'yargs';
 import { BENCH_OPS, parseJob, type ArithOp, type BenchArithJob } from '../jobs/index.js';
 import type { TruncationMode } from '../mpc/context.js';
 import type { SessionOptions } from '../mpc/session.js';
 import { checkSessionFracBits, DEFAULT_FRAC_BITS, MAX_SESSION_FRAC_BITS } from '../ring/fixed.js';
 
-export interface ArithJobArgs {
+export interface ArithJobArgs extends TransportArgs {
   parties: number;
   op: ArithOp;
   size: number;
@@ -21,7 +22,7 @@ export interface ArithJobArgs {
 
 /** Adds the job's options; with `defaults`, --op and --size are optional. */
 export function withArithJobOptions<T>(y: Argv<T>, defaults?: { op: ArithOp; size: number }): Argv<T & ArithJobArgs> {
-  return y
+  return withTransportOption(y)
     .option('parties', { type: 'number', choices: [2, 3], default: 2, describe: '2: P0, P1 + dealer; 3: P2 also online helper' })
     .option('op', {
       type: 'string', choices: BENCH_OPS, describe: 'mul/square: N elements; matmul: NxN by NxN; conv2d: [1,16,N,N] * [16,16,3,3], same padding',
@@ -48,5 +49,5 @@ export function arithJob(args: ArithJobArgs): BenchArithJob {
 
 /** Session settings for the job (mode, fixed point, truncation, job). */
 export function arithSession(args: ArithJobArgs): SessionOptions {
-  return { mode: args.parties === 3 ? '3pc' : '2pc', fracBits: args.fracBits, truncation: args.trunc, job: arithJob(args) };
+  return { mode: args.parties === 3 ? '3pc' : '2pc', transport: transportOf(args), fracBits: args.fracBits, truncation: args.trunc, job: arithJob(args) };
 }

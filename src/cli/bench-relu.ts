@@ -3,6 +3,7 @@
  * real party processes, one session per l_x; bytes per element next to the
  * protocol's formula, rounds, throughput, error and peak memory.
  */
+import { transportOf, withTransportOption, type TransportArgs } from './transport-option.js';
 import { mkdir } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseIntList } from './int-lists.js';
@@ -15,7 +16,7 @@ import { checkSessionFracBits, DEFAULT_FRAC_BITS, MAX_SESSION_FRAC_BITS } from '
 import { humanTable, writeReluBenchFiles, type ReluBenchReport, type ReluBenchRow } from '../report/relu-bench.js';
 import { machineInfo } from '../report/machine.js';
 
-interface Args {
+interface Args extends TransportArgs {
   op: ReluOp;
   lx: string;
   skip: number;
@@ -83,7 +84,7 @@ export async function benchReluReport(args: Omit<Args, 'json' | 'out'>, onRow?: 
   const jobs = reluJobs(args);
   const rows: ReluBenchRow[] = [];
   for (const [i, job] of jobs.entries()) {
-    const run = await runSession({ mode: '3pc', fracBits: args.fracBits, job });
+    const run = await runSession({ mode: '3pc', transport: transportOf(args), fracBits: args.fracBits, job });
     const outs = run.parties.map((p) => p.output as BenchReluOutput);
     const r = row(job, outs);
     rows.push(r);
@@ -111,7 +112,7 @@ export const benchReluCommand: CommandModule<object, Args> = {
   command: 'relu',
   describe: 'Run the 3-party truncation DReLU/ReLU/max pooling (real processes) for each l_x and report bytes, rounds, speed, error and memory',
   builder: (y: Argv) =>
-    y
+    withTransportOption(y)
       .option('op', { type: 'string', choices: RELU_OPS, default: 'relu' as const, describe: 'drelu, relu, or maxpool (2x2 windows, stride 2)' })
       .option('lx', { type: 'string', demandOption: true, describe: 'bits of the sign test: a value, a range a..b (every even value), or a comma list' })
       .option('skip', { type: 'number', default: 0, describe: 'key bits skipped, s (0 <= s <= lx - 2)' })

@@ -5,6 +5,7 @@
  * P1 learns the predictions. Prints accuracy, time, traffic per party and a
  * per-layer table (time, bytes, rounds).
  */
+import { transportNote, transportOf, withTransportOption, type TransportArgs } from './transport-option.js';
 import cliProgress from 'cli-progress';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +27,7 @@ import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
 
 const DEFAULT_ALPHA = 10;
 
-interface Args {
+interface Args extends TransportArgs {
   model: string;
   parties: number;
   relu: 'bicoptor' | 'minimax' | 'poly';
@@ -170,8 +171,9 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progres
       outs = [await infer(ctx, job)];
       profiles = [ctx.profile()];
     } else {
+      process.stderr.write(`${transportNote(transportOf(a))}\n`);
       const run = await runSession({
-        mode, fracBits: a.fracBits, job,
+        mode, transport: transportOf(a), fracBits: a.fracBits, job,
         onProgress: (id, e) => { if (id === 1) bar.update(Number(e['batch'] ?? 0)); },
       });
       // In 2pc P2 only deals correlations and has no job output.
@@ -218,7 +220,7 @@ export const inferCommand: CommandModule<object, Args> = {
   command: 'infer',
   describe: 'Secure inference of a saved tfjs model in real party processes',
   builder: (y: Argv) =>
-    y
+    withTransportOption(y)
       .option('model', { type: 'string', demandOption: true, describe: 'directory with model.json + weights.bin (manifest.json optional)' })
       .option('parties', { type: 'number', choices: [2, 3], default: 3, describe: '3: P2 online (truncation ReLU); 2: P2 only deals (polynomial models)' })
       .option('relu', { type: 'string', choices: ['bicoptor', 'minimax', 'poly'] as const, default: 'bicoptor' as const, describe: 'what replaces ReLU: the 3-party truncation ReLU, the minimax composite polynomial (2 or 3 parties), or the model\'s own polynomials' })

@@ -7,6 +7,7 @@ interface Args {
   id: number;
   config: string;
   out?: string;
+  key?: string;
 }
 
 export const partyCommand: CommandModule<object, Args> = {
@@ -16,8 +17,9 @@ export const partyCommand: CommandModule<object, Args> = {
     y
       .option('id', { type: 'number', choices: [0, 1, 2], demandOption: true, describe: 'party id (2 = dealer/helper)' })
       .option('config', { type: 'string', demandOption: true, describe: 'session config JSON (same file for all parties)' })
-      .option('out', { type: 'string', describe: 'write the result JSON here instead of stdout' }) as unknown as Argv<Args>,
+      .option('out', { type: 'string', describe: 'write the result JSON here instead of stdout' })
+      .option('key', { type: 'string', describe: "this party's private key (P<id>.key.pem from mpcnet keygen); TLS sessions need it" }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
-    await partyMainManual(argv.id, argv.config, runJob, argv.out);
+    await partyMainManual(argv.id, argv.config, runJob, argv.out, argv.key);
   },
 };

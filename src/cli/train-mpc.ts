@@ -8,6 +8,7 @@
  * facts (size, shape, input normalisation) and, after training, the model
  * P0 saved, as `mpcnet eval` would.
  */
+import { transportNote } from './transport-option.js';
 import cliProgress from 'cli-progress';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import { measureNormalization } from '../data/normalization.js';
 import { trainMpc, type TrainMpcJob, type TrainMpcOutput } from '../jobs/train-mpc.js';
 import { hasCheckpoint, partyTag, resumePoint } from '../jobs/train-mpc-checkpoint.js';
 import { parseJob } from '../jobs/index.js';
-import { Context, type TruncationMode } from '../mpc/context.js';
+import { Context, type BoundExcess, type TruncationMode } from '../mpc/context.js';
 import { runSession } from '../mpc/launcher.js';
 import { seedCnnShapeOf } from '../nn/train/tfjs-seed-cnn.js';
 import { describeActivation, type ActivationSpec } from '../plain/activations/index.js';
@@ -49,6 +50,8 @@ export interface TrainMpcArgs {
    * ruining the weights; the emulation counts them: expectedWraps).
    */
   trunc: TruncationMode;
+  /** Plain ws instead of TLS (loopback benchmarks; the log says so). */
+  plainWs?: boolean;
 }
 
 /** `train --mpc`'s defaults for the protocol flags (the command line's and the experiments'). */
@@ -68,6 +71,8 @@ export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'test
   epochs: TrainMpcOutput['history'];
   /** Emulation only: expected failures of local truncation over the run (sum of |x| / 2^64); null for real runs. */
   expectedLocalTruncationFailures: number | null;
+  /** Emulation only: public bounds the values went past (raise them before a real run); null for real runs. */
+  boundExcesses: BoundExcess[] | null;
   /**
    * Per section (layer forward, layer/backward, loss/backward, sgd; protocol
    * calls too, nested ones counted in each enclosing section): calls, the
@@ -201,7 +206,9 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
       outs = [await trainMpc(Context.plain({ fracBits: a.fracBits, plainRounding: 'nearest', onProgress: onEvent }), job)];
     } else {
       // The loss is revealed to the data owner only: its progress events drive the bar.
-      const run = await runSession({ mode, fracBits: a.fracBits, truncation: a.trunc, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } });
+      const transport = a.plainWs ? 'plain' : 'tls';
+      log(transportNote(transport));
+      const run = await runSession({ mode, transport, fracBits: a.fracBits, truncation: a.trunc, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } });
       outs = run.parties.filter((p) => p.output !== null && p.output !== undefined).map((p) => p.output as TrainMpcOutput);
     }
   } finally {
@@ -211,6 +218,9 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
   const head = outs[0]!;
   if (head.expectedLocalTruncationFailures !== null) {
     log(`truncation risk: a real run with --trunc local would expect ${head.expectedLocalTruncationFailures.toPrecision(2)} share-truncation failures (each ruins the weights); --trunc dealer has none`);
+  }
+  for (const b of head.boundExcesses ?? []) {
+    log(`bound exceeded: ${b.what}: values reached [${b.min.toPrecision(3)}, ${b.max.toPrecision(3)}], ${b.outside} outside [${b.lo}, ${b.hi}]; a real run may diverge there: widen the bound`);
   }
   let testAccuracy: number | null = null;
   if (head.complete) {
@@ -242,5 +252,6 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
     epochs: (outs.find((o) => o.id === 1) ?? head).history,
     profile: profileRows(outs),
     expectedLocalTruncationFailures: head.expectedLocalTruncationFailures,
+    boundExcesses: head.boundExcesses,
   };
 }

@@ -76,6 +76,7 @@ function mpcOnly(a: Partial<Args>): string[] {
   if (a.revealLoss) given.push('--reveal-loss');
   if (a.checkpointEvery) given.push('--checkpoint-every');
   if (a.stopAfterSteps !== undefined) given.push('--stop-after-steps');
+  if (a.plainWs) given.push('--plain-ws');
   return given;
 }
 
@@ -108,7 +109,7 @@ export async function trainMpcFromArgs(a: Omit<Args, 'json'>, log: (line: string
     emulate: a.emulate ?? false, bn: a.bn ?? true,
     parties: a.parties ?? TRAIN_MPC_DEFAULTS.parties, fracBits: a.fracBits ?? TRAIN_MPC_DEFAULTS.fracBits, logitBound: a.logitBound ?? TRAIN_MPC_DEFAULTS.logitBound,
     bnVarRange: a.bnVarRange ?? TRAIN_MPC_DEFAULTS.bnVarRange, checkpointEvery: a.checkpointEvery ?? TRAIN_MPC_DEFAULTS.checkpointEvery,
-    revealLoss: a.revealLoss ?? TRAIN_MPC_DEFAULTS.revealLoss, trunc: a.trunc ?? TRAIN_MPC_DEFAULTS.trunc,
+    revealLoss: a.revealLoss ?? TRAIN_MPC_DEFAULTS.revealLoss, trunc: a.trunc ?? TRAIN_MPC_DEFAULTS.trunc, plainWs: a.plainWs ?? false,
     ...(a.stopAfterSteps !== undefined ? { stopAfterSteps: a.stopAfterSteps } : {}),
   };
   checkMpcFlags({ model: a.model, act: activation, mixup: a.mixup, ngnv: a.ngnv, seeds: a.seeds, parties: m.parties });
@@ -232,6 +233,7 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('parties', { type: 'number', describe: '--mpc: 2 (P2 only deals) or 3 (P2 online helper); default 2' })
       .option('bn', { type: 'boolean', default: true, describe: 'cnn: batch norm after the conv; --no-bn builds the seed CNN with a conv bias instead (plaintext and --mpc)' })
       .option('emulate', { type: 'boolean', default: false, describe: '--mpc: run the same job in the plaintext (fixed-point) context' })
+      .option('plain-ws', { type: 'boolean', default: false, describe: '--mpc: unencrypted ws instead of TLS with per-party certificates (loopback benchmarks only; the log says so)' })
       .option('reveal-loss', { type: 'boolean', default: false, describe: '--mpc: reveal each batch\'s loss to the data owner (P1) for the progress bar' })
       .option('checkpoint-every', { type: 'number', default: 0, describe: '--mpc: also checkpoint every K batches (each party its own shares)' })
       .option('stop-after-steps', { type: 'number', describe: '--mpc: stop after this many batches in this run (checkpoint kept for --resume)' })

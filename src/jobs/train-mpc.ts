@@ -22,7 +22,7 @@ import { revealTo, shareInput } from '../../protocols/sharing.js';
 import { deriveSeed, Rng } from '../common/random.js';
 import { loadDataset } from '../data/index.js';
 import type { Normalization } from '../data/normalization.js';
-import type { Context, ProfileEntry } from '../mpc/context.js';
+import type { BoundExcess, Context, ProfileEntry } from '../mpc/context.js';
 import type { Shared } from '../mpc/shared.js';
 import { snapshot, trafficSince } from '../mpc/traffic.js';
 import { shareParams, type ModelParams } from '../nn/graph.js';
@@ -92,6 +92,8 @@ export interface TrainMpcOutput {
   saved: boolean;
   /** Emulation: failures a real run with --trunc local would expect (sum of |x| / 2^64 over truncations); null in real runs. */
   expectedLocalTruncationFailures: number | null;
+  /** Emulation: public bounds the run's values went past (a real run may diverge there); null in real runs. */
+  boundExcesses: BoundExcess[] | null;
   /** Time, bytes and rounds per layer forward / backward, loss and SGD, over the whole run. */
   profile: Record<string, ProfileEntry>;
 }
@@ -255,6 +257,7 @@ export async function trainMpc(ctx: Context, job: TrainMpcJob): Promise<TrainMpc
     bytesSent: t?.bytesSent ?? 0, bytesReceived: t?.bytesReceived ?? 0, rounds: t?.rounds ?? 0,
     peakRssBytes: process.resourceUsage().maxRSS * 1024, saved, profile: ctx.profile(),
     expectedLocalTruncationFailures: ctx.isPlain ? ctx.localTruncationFailures : null,
+    boundExcesses: ctx.isPlain ? ctx.boundExcesses : null,
   };
 }
 
