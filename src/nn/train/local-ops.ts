@@ -14,16 +14,20 @@ import { Shared } from '../../mpc/shared.js';
 const MAX_CONST_BITS = 40;
 
 /**
- * x * c for a public real c, back at x's scale. c is encoded with
- * f + ceil(-log2 |c|) bits (at least f, at most 40), so small constants
- * (1/m of batch norm, a weight decay of 5e-4, a learning rate) keep about
- * f significant bits instead of the 2^-f absolute step of a plain encoding.
+ * x * c for a public real c, back at x's scale (or with `keepBits` more
+ * fractional bits). c is encoded with f + ceil(-log2 |c|) bits (at least f,
+ * at most 40), so small constants (1/m of batch norm, a weight decay of
+ * 5e-4, a learning rate) keep about f significant bits instead of the 2^-f
+ * absolute step of a plain encoding. keepBits matters when x c is itself
+ * below a few units of 2^-f (batch norm's per-channel terms over 1/m):
+ * rounded to f bits its randomised rounding would be most of its value.
  */
-export function scaleBy(ctx: Context, x: Shared, c: number): Promise<Shared> {
+export function scaleBy(ctx: Context, x: Shared, c: number, keepBits = 0): Promise<Shared> {
   if (!Number.isFinite(c)) throw new RangeError(`scaleBy: constant ${c} is not finite`);
   const extra = c === 0 ? 0 : Math.max(0, Math.ceil(-Math.log2(Math.abs(c))));
   const bits = Math.min(MAX_CONST_BITS, ctx.fracBits + extra);
-  return truncate(ctx, mulPublicScalar(ctx, x, c, bits), bits);
+  if (!Number.isInteger(keepBits) || keepBits < 0 || keepBits > bits) throw new RangeError(`scaleBy: keepBits ${keepBits} must be an integer in [0, ${bits}]`);
+  return truncate(ctx, mulPublicScalar(ctx, x, c, bits), bits - keepBits);
 }
 
 /** Zeros shaped like x (0 + 0 is a sharing of 0). */
