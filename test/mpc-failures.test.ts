@@ -9,10 +9,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from './helpers/free-port.js';
 import WebSocket from 'ws';
 import { packageRoot, RunError, startRun } from '../src/mpc/launcher.js';
 
@@ -196,16 +196,6 @@ describe.runIf(process.platform === 'linux' && existsSync('/proc/self/stat'))('s
   }, 30_000);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** `mpcnet session` writes each party's key next to the config (TLS). */
 function keyOf(config: string, id: number): string {
