@@ -171,7 +171,6 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progres
       outs = [await infer(ctx, job)];
       profiles = [ctx.profile()];
     } else {
-      process.stderr.write(`${transportNote(transportOf(a))}\n`);
       const run = await runSession({
         mode, transport: transportOf(a), fracBits: a.fracBits, job,
         onProgress: (id, e) => { if (id === 1) bar.update(Number(e['batch'] ?? 0)); },
@@ -236,6 +235,7 @@ export const inferCommand: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .option('out', { type: 'string', describe: 'also write infer.json and infer.md there' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
+    if (!argv.emulate) process.stderr.write(`${transportNote(transportOf(argv))}\n`);
     const r = await inferReport(argv);
     if (argv.out) {
       mkdirSync(argv.out, { recursive: true });
