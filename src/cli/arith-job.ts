@@ -20,15 +20,17 @@ export interface ArithJobArgs extends TransportArgs {
   seed: number;
 }
 
-/** Adds the job's options; with `defaults`, --op and --size are optional. */
-export function withArithJobOptions<T>(y: Argv<T>, defaults?: { op: ArithOp; size: number }): Argv<T & ArithJobArgs> {
+/** Adds the job's options; with `defaults`, --op and --size are optional ('unset': optional without a default, the caller checks). */
+export function withArithJobOptions<T>(y: Argv<T>, defaults?: { op: ArithOp; size: number } | 'unset'): Argv<T & ArithJobArgs> {
+  const given = (value: ArithOp | number): { default: ArithOp | number } | { demandOption: true } | object =>
+    defaults === 'unset' ? {} : defaults ? { default: value } : { demandOption: true };
   return withTransportOption(y)
     .option('parties', { type: 'number', choices: [2, 3], default: 2, describe: '2: P0, P1 + dealer; 3: P2 also online helper' })
     .option('op', {
       type: 'string', choices: BENCH_OPS, describe: 'mul/square: N elements; matmul: NxN by NxN; conv2d: [1,16,N,N] * [16,16,3,3], same padding',
-      ...(defaults ? { default: defaults.op } : { demandOption: true }),
+      ...given(defaults && defaults !== 'unset' ? defaults.op : 'mul'),
     })
-    .option('size', { type: 'number', describe: 'N', ...(defaults ? { default: defaults.size } : { demandOption: true }) })
+    .option('size', { type: 'number', describe: 'N', ...given(defaults && defaults !== 'unset' ? defaults.size : 0) })
     .option('reps', { type: 'number', default: 3, describe: 'timed repetitions after one warm-up (median reported)' })
     .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'local' as const, describe: 'truncation protocol' })
     .option('frac-bits', {

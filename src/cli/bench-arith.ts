@@ -8,10 +8,14 @@ import { arithJob, arithSession, withArithJobOptions, type ArithJobArgs } from '
 import { benchArith, type BenchArithOutput } from '../jobs/bench-arith.js';
 import { Context } from '../mpc/context.js';
 import { snapshotOf } from '../mpc/traffic.js';
+import type { PlanSummary } from '../mpc/offline-plan.js';
+import { offlinePlanFor } from './dealer.js';
 
 interface Args extends ArithJobArgs {
   emulate: boolean;
   json: boolean;
+  /** Folder of an offline plan (mpcnet dealer --plan): no dealer online. */
+  offline?: string;
 }
 
 export interface BenchArithReport {
@@ -32,11 +36,14 @@ export interface BenchArithReport {
   perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; frameBytesSent: number; frameBytesReceived: number; messagesSent: number }[];
   dealer: { bytesSent: number; bytesReceived: number };
   expected: { bytesPerParty: number; rounds: number };
+  /** --offline: the plan's offline figures and what P2 served online (nothing). */
+  offlinePlan?: { planId: string; entries: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; correctionBytes: number; dealerCorrelationsServed: number };
 }
 
 
 export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchArithReport> {
   const job = arithJob(args);
+  if (args.emulate && args.offline !== undefined) throw new Error('--offline runs real parties; it cannot be combined with --emulate');
   if (args.emulate) {
     const out = (await benchArith(Context.plain({ fracBits: args.fracBits, truncation: args.trunc }), job))!;
     const seconds = median(out.onlineSeconds);
@@ -46,7 +53,14 @@ export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchA
       perParty: [], dealer: { bytesSent: 0, bytesReceived: 0 }, expected: { bytesPerParty: 0, rounds: 0 },
     };
   }
-  const run = await runSession(arithSession(args));
+  let plan: PlanSummary | null = null;
+  const session = arithSession(args);
+  if (args.offline !== undefined) {
+    const found = offlinePlanFor(args.offline, session);
+    plan = found.summary;
+    session.offlinePlan = found.ref;
+  }
+  const run = await runSession(session);
   const [p0, p1] = [run.parties[0]!.output as BenchArithOutput, run.parties[1]!.output as BenchArithOutput];
   const online = p0.onlineSeconds.map((s, i) => Math.max(s, p1.onlineSeconds[i]!));
   const offline = p0.offlineSeconds.map((s, i) => Math.max(s, p1.offlineSeconds[i]!));
@@ -80,6 +94,12 @@ export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchA
     perParty,
     dealer: { bytesSent: p0.dealerBytesReceived, bytesReceived: p0.dealerBytesSent },
     expected: { bytesPerParty: p0.expected.bytesPerHolder, rounds: p0.expected.rounds },
+    ...(plan ? {
+      offlinePlan: {
+        planId: plan.planId, entries: plan.entries, generateSeconds: plan.seconds, fileBytes: plan.bytes, correctionBytes: plan.correctionBytes,
+        dealerCorrelationsServed: run.parties[2]!.dealer?.correlations ?? 0,
+      },
+    } : {}),
   };
 }
 
@@ -92,6 +112,13 @@ function printHuman(r: BenchArithReport): void {
     ...r.perParty.map((p) => `P${p.id}: sent ${p.bytesSent} B, received ${p.bytesReceived} B, rounds ${p.rounds}`),
     `expected per holder: ${r.expected.bytesPerParty} B, ${r.expected.rounds} round(s); dealer -> P0 ${r.dealer.bytesSent} B`,
   ];
+  if (r.offlinePlan) {
+    const p = r.offlinePlan;
+    lines.push(
+      `offline plan ${p.planId}: generated ahead in ${p.generateSeconds.toFixed(3)} s, files P0 ${p.fileBytes.P0} B, P1 ${p.fileBytes.P1} B (${p.entries} correlations)`,
+      `  online: "offline" above is reading the plan files; dealer correlations served online: ${p.dealerCorrelationsServed}`,
+    );
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -101,7 +128,8 @@ export const benchArithCommand: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     withArithJobOptions(y)
       .option('emulate', { type: 'boolean', default: false, describe: 'run in the one-party plaintext context (same code, no parties)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<Args>,
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+      .option('offline', { type: 'string', describe: '2 parties: take the correlations from the offline plan in this folder (mpcnet dealer --plan --out DIR); no dealer online' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     const report = await benchArithReport(argv);
     if (argv.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

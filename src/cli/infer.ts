@@ -14,7 +14,9 @@ import { truncSignParams } from '../approx/truncation-sign.js';
 import { infer, type InferJob, type InferOutput } from '../jobs/infer.js';
 import { parseJob } from '../jobs/index.js';
 import { Context, type ProfileEntry } from '../mpc/context.js';
-import { runSession } from '../mpc/launcher.js';
+import { runSession, type LaunchOptions } from '../mpc/launcher.js';
+import type { PlanSummary } from '../mpc/offline-plan.js';
+import { offlinePlanFor } from './dealer.js';
 import { importModel } from '../nn/import-tfjs.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { describeNonlinearity, type Nonlinearity } from '../nn/nonlinearity.js';
@@ -44,6 +46,10 @@ interface Args extends TransportArgs {
   emulate: boolean;
   json: boolean;
   out?: string;
+  /** 2 parties: P0 writes the run's dealer requests here (for mpcnet dealer --plan --from-record). */
+  recordPlan?: string;
+  /** 2 parties: take the correlations from this offline plan folder; no dealer online. */
+  offline?: string;
 }
 
 export interface LayerRow {
@@ -76,6 +82,8 @@ export interface InferReport {
   dealerBytesPerImage?: number;
   /** --bound auto: the B found and on which images. */
   calibration?: Calibration;
+  /** --offline: the plan's offline figures; P2 served nothing online. */
+  offlinePlan?: { planId: string; entries: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; dealerCorrelationsServed: number };
 }
 
 /** The model, its dataset and input normalisation (manifest if present; else pixels scaled to [0, 1]). */
@@ -158,23 +166,37 @@ function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | un
   });
 }
 
-export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progress?: boolean } = {}): Promise<InferReport> {
+export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progress?: boolean; announce?: (line: string) => void } = {}): Promise<InferReport> {
   const { job, mode, spec, calibration } = await resolveInferJob(a);
   const layers = spec.layers.map((l) => l.name);
   const bar = opts.progress === false ? { update() {}, stop() {} } : progressBar(Math.ceil(job.n / job.batch));
   let outs: InferOutput[];
   let dealerBytes: number | undefined;
   let profiles: (Record<string, ProfileEntry> | undefined)[];
+  let plan: PlanSummary | null = null;
+  let planServed = 0;
   try {
     if (mode === 'plain') {
       const ctx = Context.plain({ fracBits: a.fracBits, onProgress: (e) => bar.update(Number(e['batch'] ?? 0)) });
       outs = [await infer(ctx, job)];
       profiles = [ctx.profile()];
     } else {
-      const run = await runSession({
+      const session: LaunchOptions = {
         mode, transport: transportOf(a), fracBits: a.fracBits, job,
         onProgress: (id, e) => { if (id === 1) bar.update(Number(e['batch'] ?? 0)); },
-      });
+      };
+      if ((a.offline !== undefined || a.recordPlan !== undefined) && mode !== '2pc') throw new Error('--offline and --record-plan are for 2-party runs (--parties 2)');
+      if (a.offline !== undefined && a.recordPlan !== undefined) throw new Error('--offline and --record-plan exclude each other');
+      if (a.recordPlan !== undefined) session.recordPlan = path.resolve(a.recordPlan);
+      if (a.offline !== undefined) {
+        const found = offlinePlanFor(a.offline, session);
+        plan = found.summary;
+        session.offlinePlan = found.ref;
+      }
+      // After the job is checked: a bad model or flag is the first line of stderr.
+      opts.announce?.(transportNote(session.transport ?? 'tls'));
+      const run = await runSession(session);
+      if (plan) planServed = run.parties[2]?.dealer?.correlations ?? 0;
       // In 2pc P2 only deals correlations and has no job output.
       const online = run.parties.filter((p) => p.output !== null);
       outs = online.map((p) => p.output as InferOutput);
@@ -196,6 +218,7 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progres
     predictionsOnlyAt: mode === 'plain' ? 'plaintext context' : 'P1 (data owner)',
     ...(calibration ? { calibration } : {}),
     ...(dealerBytes !== undefined ? { dealerBytesPerImage: dealerBytes / job.n } : {}),
+    ...(plan ? { offlinePlan: { planId: plan.planId, entries: plan.entries, generateSeconds: plan.seconds, fileBytes: plan.bytes, dealerCorrelationsServed: planServed } } : {}),
   };
 }
 
@@ -208,6 +231,7 @@ export function inferText(r: InferReport): string {
     `accuracy ${(r.accuracy * 100).toFixed(2)}% (${r.correct}/${r.n}), ${r.seconds.toFixed(2)} s (${(r.secondsPerImage * 1000).toFixed(1)} ms/image, batch ${r.batch}), weights shared in ${r.weightSeconds.toFixed(2)} s; predictions only at ${r.predictionsOnlyAt}`,
     ...r.perParty.map((p) => `P${p.id}: sent ${mb(p.bytesSent)} MB, received ${mb(p.bytesReceived)} MB (${mb(p.bytesPerImage)} MB/image), rounds ${p.rounds}, peak RSS ${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB`),
     ...(r.dealerBytesPerImage !== undefined ? [`P2 (dealer): ${mb(r.dealerBytesPerImage)} MB/image of correlated randomness to P0 (offline phase)`] : []),
+    ...(r.offlinePlan ? [`offline plan ${r.offlinePlan.planId}: generated ahead in ${r.offlinePlan.generateSeconds.toFixed(2)} s, files P0 ${mb(r.offlinePlan.fileBytes.P0)} MB, P1 ${mb(r.offlinePlan.fileBytes.P1)} MB (${r.offlinePlan.entries} correlations); dealer correlations served online: ${r.offlinePlan.dealerCorrelationsServed}`] : []),
     '',
   ];
   const table = markdownTable(['layer', 'seconds', ...r.perParty.map((p) => `MB P${p.id}`), 'rounds per batch'],
@@ -233,10 +257,11 @@ export const inferCommand: CommandModule<object, Args> = {
       .option('frac-bits', { type: 'number', default: DEFAULT_FRAC_BITS, describe: 'fixed-point fractional bits f' })
       .option('emulate', { type: 'boolean', default: false, describe: 'run the same graph in the plaintext context' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
-      .option('out', { type: 'string', describe: 'also write infer.json and infer.md there' }) as unknown as Argv<Args>,
+      .option('out', { type: 'string', describe: 'also write infer.json and infer.md there' })
+      .option('record-plan', { type: 'string', describe: '2 parties: P0 writes every dealer request of this run to FILE, for mpcnet dealer --plan --from-record FILE' })
+      .option('offline', { type: 'string', describe: '2 parties: take the correlations from the offline plan in this folder (mpcnet dealer --plan --from-record); no dealer online' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
-    if (!argv.emulate) process.stderr.write(`${transportNote(transportOf(argv))}\n`);
-    const r = await inferReport(argv);
+    const r = await inferReport(argv, { announce: (line) => void process.stderr.write(`${line}\n`) });
     if (argv.out) {
       mkdirSync(argv.out, { recursive: true });
       writeFileSync(path.join(argv.out, 'infer.json'), JSON.stringify(r, null, 2) + '\n');

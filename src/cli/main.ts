@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { approxCommand } from './approx.js';
 import { benchArithCommand } from './bench-arith.js';
 import { benchReluCommand } from './bench-relu.js';
+import { dealerCommand } from './dealer.js';
 import { keygenCommand } from './keygen.js';
 import { partyCommand } from './party.js';
 import { sessionCommand } from './session.js';
@@ -21,6 +22,7 @@ await yargs(hideBin(process.argv))
   .scriptName('mpcnet')
   .command('bench', 'Benchmarks under MPC', (y) => y.command(benchArithCommand).command(benchReluCommand).demandCommand(1, 'name a benchmark: arith or relu'))
   .command(partyCommand)
+  .command(dealerCommand)
   .command(approxCommand)
   .command(sessionCommand)
   .command(keygenCommand)

@@ -6,7 +6,8 @@
  * alone; dealer traffic is measured on P0 during the offline phase.
  */
 import { reveal } from '../../protocols/sharing.js';
-import type { Context } from '../mpc/context.js';
+import type { Context, TruncationMode } from '../mpc/context.js';
+import type { PlanEntry } from '../mpc/offline-plan.js';
 import { snapshot, trafficSince, type TrafficSnapshot } from '../mpc/traffic.js';
 import { arithCase } from './arith-ops.js';
 import { maxAbsDiff, shareOperands } from './operands.js';
@@ -28,6 +29,21 @@ export interface BenchArithOutput {
   expected: { bytesPerHolder: number; rounds: number };
   /** P0 only: max |MPC - float64|. */
   maxAbsError: number | null;
+}
+
+/**
+ * The offline plan of the job (src/mpc/offline-plan.ts): the dealer
+ * requests benchArith makes, in order. Each repetition (warm-up included)
+ * prefetches the op's correlations, which DealerClient labels prefetch#0,
+ * #1, ... in request order; the op then takes them all from the prefetched
+ * ones. The online run checks every request against this list, so a change
+ * to the loop below that this does not follow is an error, not a wrong result.
+ */
+export function benchArithPlan(job: BenchArithJob, truncation: TruncationMode, fracBits: number): PlanEntry[] {
+  const specs = arithCase(job.op, job.size).correlations(truncation, fracBits);
+  const entries: PlanEntry[] = [];
+  for (let rep = 0; rep <= job.reps; rep++) for (const spec of specs) entries.push({ label: `prefetch#${entries.length}`, spec });
+  return entries;
 }
 
 /** Holders wait for each other (one round on the clock, before the timed part). */

@@ -33,6 +33,17 @@ export function correlationStream(label: string): string {
   return `dealer:${label}`;
 }
 
+/**
+ * An offline plan (src/mpc/offline-plan.ts): the next planned correlation,
+ * checked against this request (throws naming the file and entry when it
+ * differs); P0 gets its correction c0, P1 null.
+ */
+export interface OfflineSource {
+  next(spec: CorrelationSpec, label: string): BigUint64Array | null;
+  /** Throws unless every planned correlation was used. */
+  finish(): void;
+}
+
 export class DealerClient {
   private readonly prefetched = new Map<string, Promise<CorrelationShares>[]>();
   private requested = 0;
@@ -43,6 +54,10 @@ export class DealerClient {
     private readonly holder: 0 | 1,
     /** Seeds shared with the dealer: k02 for P0, k12 for P1. */
     private readonly seeds: SeedBook,
+    /** Offline plan: correlations come from this file, the dealer is never asked (its seed in `seeds` is the plan's). */
+    private readonly offline?: OfflineSource,
+    /** Recording run (SessionConfig.recordPlan): told every request made of the dealer, in order. */
+    private readonly observe?: (spec: CorrelationSpec, label: string) => void,
   ) {}
 
   /** Correlations asked of the dealer so far. */
@@ -78,11 +93,14 @@ export class DealerClient {
 
   /** Tell the dealer the job is over (P0 only; P1 never talks to it). */
   finish(): void {
+    this.offline?.finish();
     if (this.holder === 0) this.mesh.send(DEALER_ID, CORR_REQUEST_TAG, null, { meta: { kind: 'end' }, cls: 'dealer' });
   }
 
   private request(spec: CorrelationSpec, label: string): Promise<CorrelationShares> {
     this.requested++;
+    this.observe?.(spec, label);
+    if (this.offline) return this.fromPlan(this.offline, spec, label);
     const drawn = drawHolderShares(spec, this.holder, this.seeds.stream(DEALER_ID, correlationStream(label)));
     if (this.holder === 1) return Promise.resolve({ inputs: drawn.inputs, output: drawn.output! });
     this.mesh.send(DEALER_ID, CORR_REQUEST_TAG, null, { meta: { spec, label }, cls: 'dealer' });
@@ -92,5 +110,15 @@ export class DealerClient {
       inputs: drawn.inputs,
       output: ringView(msg.payload, outputSize(spec), `dealer's ${spec.kind} correlation`),
     }));
+  }
+
+  private fromPlan(plan: OfflineSource, spec: CorrelationSpec, label: string): Promise<CorrelationShares> {
+    try {
+      const c0 = plan.next(spec, label);
+      const drawn = drawHolderShares(spec, this.holder, this.seeds.stream(DEALER_ID, correlationStream(label)));
+      return Promise.resolve({ inputs: drawn.inputs, output: this.holder === 1 ? drawn.output! : c0! });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 }

@@ -19,7 +19,7 @@ export interface DealerSummary {
  * from both holders' streams. A mask is usually used by a few products in a
  * row (x by x, x^2 by x, the coefficients by x), so the last few are kept.
  */
-class MaskCache {
+export class MaskCache {
   private readonly recent = new Map<string, BigUint64Array>();
   private elements = 0;
 

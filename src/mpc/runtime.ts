@@ -12,7 +12,8 @@ import { Context, type HolderId, type ProfileEntry, type ProgressEvent } from '.
 import { DealerClient, DEALER_ID } from './dealer-client.js';
 import { serveDealer, type DealerSummary } from './dealer-service.js';
 import { armFault, faultPoint } from './fault-hook.js';
-import { agreeSeeds } from './seeds.js';
+import { jobHashOf, planFile, PlanReader, PlanRecorder } from './offline-plan.js';
+import { agreeSeeds, type SeedBook } from './seeds.js';
 import { PROCESS_COUNT, type SessionConfig } from './session.js';
 
 export type PartyRole = 'holder' | 'dealer' | 'helper';
@@ -199,8 +200,25 @@ async function runRole(self: PartyId, config: SessionConfig, mesh: Mesh, hooks: 
     return { output, profile: ctx.profile(), dealer };
   }
   const id = self as HolderId;
-  const ctx = Context.holder(config.mode, id, mesh, new DealerClient(mesh, id, seeds), seeds, opts);
+  const ctx = Context.holder(config.mode, id, mesh, holderDealer(config, mesh, id, seeds), seeds, opts);
   const output = await program(ctx, config.job);
   ctx.dealer.finish();
   return { output, profile: ctx.profile() };
+}
+
+/**
+ * The holder's dealer client: online (asks P2), or with an offline plan
+ * (config.offlinePlan, 2pc) reading this holder's plan file, whose fixed
+ * dealer seed replaces the agreed one for the dealer pair only. P2 then runs
+ * its dealer loop as usual but is asked nothing.
+ */
+function holderDealer(config: SessionConfig, mesh: Mesh, id: HolderId, seeds: SeedBook): DealerClient {
+  const plan = config.offlinePlan;
+  if (!plan) {
+    if (config.recordPlan === undefined || id !== 0) return new DealerClient(mesh, id, seeds);
+    const recorder = new PlanRecorder(config.recordPlan, jobHashOf(config));
+    return new DealerClient(mesh, id, seeds, undefined, (spec, label) => recorder.add(spec, label));
+  }
+  const reader = new PlanReader(planFile(plan.dir, id), id, { planId: plan.planId, jobHash: jobHashOf(config) });
+  return new DealerClient(mesh, id, seeds.withSeed(DEALER_ID, reader.dealerSeed), reader);
 }

@@ -25,6 +25,11 @@ export class SeedBook {
     return this.seeds.has(peer);
   }
 
+  /** The same book with `peer`'s seed replaced (an offline plan's fixed dealer seed, src/mpc/offline-plan.ts). */
+  withSeed(peer: PartyId, seed: Uint8Array): SeedBook {
+    return new SeedBook(new Map([...this.seeds, [peer, seed]]));
+  }
+
   /** A PRG shared with `peer`, independent for each label. */
   stream(peer: PartyId, label: string): Prg {
     const seed = this.seeds.get(peer);

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { PeerAddress } from '../net/types.js';
 import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
 import type { TruncationMode } from './context.js';
+import type { OfflinePlanRef } from './offline-plan.js';
 
 /** Process count is always 3: P0, P1 and P2 (dealer in 2pc, helper + dealer in 3pc). */
 export const PROCESS_COUNT = 3;
@@ -40,6 +41,16 @@ export interface SessionConfig {
   recvTimeoutMs: number;
   /** What P0 and P1 run; opaque to this module, checked by the job runner. */
   job: unknown;
+  /**
+   * 2pc only, opt-in: the holders take every correlation from their offline
+   * plan files (mpcnet dealer --plan) and P2 serves nothing (src/mpc/offline-plan.ts).
+   */
+  offlinePlan?: OfflinePlanRef;
+  /**
+   * 2pc only, opt-in: a recording run. P0 writes every correlation request
+   * (label and spec, no data) to this file, for mpcnet dealer --plan --from-record.
+   */
+  recordPlan?: string;
 }
 
 export interface SessionOptions {
@@ -53,6 +64,8 @@ export interface SessionOptions {
   connectTimeoutMs?: number;
   recvTimeoutMs?: number;
   job: unknown;
+  offlinePlan?: OfflinePlanRef;
+  recordPlan?: string;
 }
 
 export function newSession(opts: SessionOptions): SessionConfig {
@@ -69,6 +82,8 @@ export function newSession(opts: SessionOptions): SessionConfig {
     job: opts.job,
   };
   if (opts.peers) config.peers = opts.peers;
+  if (opts.offlinePlan) config.offlinePlan = opts.offlinePlan;
+  if (opts.recordPlan) config.recordPlan = opts.recordPlan;
   return parseSessionConfig(config);
 }
 
@@ -113,6 +128,18 @@ export function parseSessionConfig(raw: unknown): SessionConfig {
     job: o['job'],
   };
   if (o['peers'] !== undefined) config.peers = parsePeers(o['peers']);
+  if (o['offlinePlan'] !== undefined) {
+    const p = o['offlinePlan'];
+    if (typeof p !== 'object' || p === null) throw new TypeError("session config: 'offlinePlan' must be an object {dir, planId}");
+    const r = p as Record<string, unknown>;
+    config.offlinePlan = { dir: field(r, 'dir', isString, 'a folder path'), planId: field(r, 'planId', isString, 'a plan id') };
+    if (config.mode !== '2pc') throw new TypeError("session config: 'offlinePlan' is for 2-party sessions ('2pc') only");
+  }
+  if (o['recordPlan'] !== undefined) {
+    config.recordPlan = field(o, 'recordPlan', isString, 'a file path');
+    if (config.mode !== '2pc') throw new TypeError("session config: 'recordPlan' is for 2-party sessions ('2pc') only");
+    if (config.offlinePlan) throw new TypeError("session config: 'recordPlan' and 'offlinePlan' exclude each other");
+  }
   if (config.transport === 'tls' && config.peers) {
     const missing = config.peers.filter((p) => p.cert === undefined).map((p) => `P${p.id}`);
     if (missing.length > 0) throw new TypeError(`session config: a 'tls' session pins every party's certificate: peers ${missing.join(', ')} have no 'cert' (mpcnet keygen, then mpcnet session --certs)`);
