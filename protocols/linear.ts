@@ -40,6 +40,11 @@ export function addPublic(ctx: Context, x: Shared, c: ArrayLike<number>): Shared
   return x.with(ringAdd(x.share, encode(c, x.fracBits)));
 }
 
+/** The same value with `bits` more fractional bits (times 2^bits, exact): to add it to products before their one truncation. */
+export function liftFracBits(x: Shared, bits: number): Shared {
+  return x.with(mulScalar(x.share, 1n << BigInt(bits)), x.fracBits + bits);
+}
+
 /** Multiply by a public integer (no change of scale, no truncation needed). */
 export function mulPublicInt(x: Shared, k: bigint): Shared {
   return x.with(mulScalar(x.share, k));

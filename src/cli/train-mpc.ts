@@ -8,7 +8,7 @@
  * facts (size, shape, input normalisation) and, after training, the model
  * P0 saved, as `mpcnet eval` would.
  */
-import { transportNote } from './transport-option.js';
+import { transportNote, transportOf } from './transport-option.js';
 import cliProgress from 'cli-progress';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -206,7 +206,7 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
       outs = [await trainMpc(Context.plain({ fracBits: a.fracBits, plainRounding: 'nearest', onProgress: onEvent }), job)];
     } else {
       // The loss is revealed to the data owner only: its progress events drive the bar.
-      const transport = a.plainWs ? 'plain' : 'tls';
+      const transport = transportOf(a);
       log(transportNote(transport));
       const run = await runSession({ mode, transport, fracBits: a.fracBits, truncation: a.trunc, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } });
       outs = run.parties.filter((p) => p.output !== null && p.output !== undefined).map((p) => p.output as TrainMpcOutput);

@@ -65,6 +65,8 @@ export class MeshNode implements Mesh {
   private readonly fatalListeners: Array<(err: Error) => void> = [];
   private readonly rejectionListeners: Array<(r: Rejection) => void> = [];
   private readonly pending = new PendingHandshakes();
+  private readonly acceptHost: AcceptHost;
+  private readonly dialHost: DialHost;
   /** TLS: certificate fingerprint -> party id, known once connect() has the peer list. */
   private readonly pinned: Promise<Map<string, PartyId>> | null;
   private setPins: (pins: Map<string, PartyId>) => void = () => {};
@@ -128,6 +130,8 @@ export class MeshNode implements Mesh {
     };
     this.links = [];
     for (let id = 0; id < partyCount; id++) this.links.push(id === self ? null : new PeerLink(id, self > id));
+    this.acceptHost = this.makeAcceptHost();
+    this.dialHost = this.makeDialHost();
   }
 
   /** Open the server. `node.port` is then the port peers must dial. */
@@ -136,7 +140,7 @@ export class MeshNode implements Mesh {
     try {
       node.server = await startServer({
         host: node.host, port: opts.port ?? 0, tls: node.tls, handshakeTimeoutMs: node.handshakeTimeoutMs, wsMaxPayload: node.wsMaxPayload,
-        onConnection: (ws, req) => acceptConnection(node.acceptHost(), node.pending, ws, req),
+        onConnection: (ws, req) => acceptConnection(node.acceptHost, node.pending, ws, req),
         onRefused: (remote, reason) => node.refuse({ remote, reason, side: 'accept' }),
         log: node.logger,
       });
@@ -178,10 +182,14 @@ export class MeshNode implements Mesh {
     }
   }
 
-  private acceptHost(): AcceptHost {
+  /** What accept.ts needs of this node (made once; `closing` read live). */
+  private makeAcceptHost(): AcceptHost {
+    const node = this;
     return {
       self: this.self, partyCount: this.partyCount, sessionId: this.sessionId, key: this.key, handshakeTimeoutMs: this.handshakeTimeoutMs,
-      closing: this.closing,
+      get closing(): boolean {
+        return node.closing;
+      },
       pins: () => this.pinned,
       refuse: (r) => this.refuse(r),
       claim: (id) => {
@@ -195,7 +203,8 @@ export class MeshNode implements Mesh {
     };
   }
 
-  private dialHost(): DialHost {
+  /** What dial.ts needs of this node (made once). */
+  private makeDialHost(): DialHost {
     return {
       self: this.self, sessionId: this.sessionId, key: this.key, handshakeTimeoutMs: this.handshakeTimeoutMs, wsMaxPayload: this.wsMaxPayload, tls: this.tls,
       stillDialing: (link) => !this.closing && this.connectState !== null && link.state === 'pending',
@@ -251,8 +260,7 @@ export class MeshNode implements Mesh {
       const timer = setTimeout(() => this.connectTimedOut(), this.connectTimeoutMs);
       this.connectState = { resolve, reject, timer };
     });
-    const host = this.dialHost();
-    for (let id = 0; id < this.self; id++) dialPeer(host, this.links[id]!, 0);
+    for (let id = 0; id < this.self; id++) dialPeer(this.dialHost, this.links[id]!, 0);
     this.checkConnected();
     return promise;
   }

@@ -27,7 +27,7 @@ import { mul } from '../../../protocols/beaver.js';
 import { channelMul, maskedChannelDot, maskedChannelMul } from '../../../protocols/channel-products.js';
 import { mask } from '../../../protocols/masked.js';
 import { truncate } from '../../../protocols/truncation.js';
-import { addPublicScalar, mulPublicInt, sub } from '../../../protocols/linear.js';
+import { addPublicScalar, liftFracBits, sub } from '../../../protocols/linear.js';
 import { rsqrt } from '../../../protocols/sqrt.js';
 import type { Context } from '../../mpc/context.js';
 import type { Shared } from '../../mpc/shared.js';
@@ -104,7 +104,6 @@ export async function batchNormBackward(ctx: Context, dy: Shared, cache: Extract
     ctx.call('slope', async (c) => mask(c, await scaleBy(c, await mul(c, await mul(c, scale.value, invStd), dgamma), 1 / m, f))),
   ]);
   const [a, b] = await Promise.all([maskedChannelMul(ctx, mdy, scale), maskedChannelMul(ctx, d, slope)]);
-  const lift = (t: Shared): Shared => { const u = mulPublicInt(t, 1n << BigInt(f)); return u.with(u.share, t.fracBits + f); };
-  const dx = await truncate(ctx, sub(sub(lift(a), b), lift(expandPerChannel(shift, dy.shape))), 2 * f);
+  const dx = await truncate(ctx, sub(sub(liftFracBits(a, f), b), liftFracBits(expandPerChannel(shift, dy.shape), f)), 2 * f);
   return { dx, dgamma, dbeta };
 }

@@ -21,7 +21,7 @@
 import { mul } from '../../../protocols/beaver.js';
 import { maskedChannelDot, maskedChannelMul } from '../../../protocols/channel-products.js';
 import { mask, maskedMul, type Masked } from '../../../protocols/masked.js';
-import { add, addPublicScalar, mulPublicInt, mulPublicScalar } from '../../../protocols/linear.js';
+import { add, addPublicScalar, liftFracBits, mulPublicInt, mulPublicScalar } from '../../../protocols/linear.js';
 import { truncate } from '../../../protocols/truncation.js';
 import type { Context } from '../../mpc/context.js';
 import type { Shared } from '../../mpc/shared.js';
@@ -84,8 +84,7 @@ export async function ppolyBackward(ctx: Context, dy: Shared, powers: Masked[], 
   const dots = await Promise.all(powers.map((p) => maskedChannelDot(ctx, mdy!, p)));
   // p'(x) = c_1 + sum_{k >= 2} k c_k x^(k-1), at 2f bits: c_1 shifted up, the products untruncated.
   const c1 = expandPerChannel(perChannel(coefficients[1]!, channels), dy.shape);
-  const lifted = mulPublicInt(c1, 1n << BigInt(f));
-  let slope = lifted.with(lifted.share, 2 * f);
+  let slope = liftFracBits(c1, f);
   for (const t of await Promise.all(kc.map((m, j) => maskedChannelMul(ctx, powers[j]!, m)))) slope = add(slope, t);
   const [dx, ...dc] = await Promise.all([
     ctx.call('dx', async (c) => truncate(c, await maskedMul(c, mdy!, await mask(c, slope)), 2 * f)),
