@@ -15,7 +15,8 @@ const EMPTY = new BigUint64Array(0);
  * Share a value held by `owner`. Both holders draw the same mask r from
  * their common PRG (k01): the other holder's share is r, the owner's is
  * x - r. No message is needed; r is independent of x, and the owner already
- * knows x. `values` is read on the owner only (pass null elsewhere).
+ * knows x. `values` is read on the owner only (pass null elsewhere), and
+ * not in a rehearsal (Context.ownsInput).
  * Call it in program order, like any protocol (it draws from ctx's stream).
  */
 export function shareInput(ctx: Context, owner: HolderId, values: ArrayLike<number> | null, shape: Shape, fracBits = ctx.fracBits): Shared {
@@ -24,7 +25,9 @@ export function shareInput(ctx: Context, owner: HolderId, values: ArrayLike<numb
   if (ctx.isHelper) return Shared.placeholder(shape, fracBits);
   const mask = ctx.common.ring(n);
   if (ctx.id !== owner) return new Shared(mask, shape, fracBits);
-  return new Shared(sub(encodeChecked(values, n, fracBits), mask, mask), shape, fracBits);
+  // A rehearsal (offline plan) shares zeros: the owner's values are not there.
+  const x = ctx.isRehearsal ? new BigUint64Array(n) : encodeChecked(values, n, fracBits);
+  return new Shared(sub(x, mask, mask), shape, fracBits);
 }
 
 function encodeChecked(values: ArrayLike<number> | null, n: number, fracBits: number): BigUint64Array {

@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/mpc/launcher.js';
-import { generatePlan, generatePlanFromRecord, jobHashOf, planFile, PlanReader, type PlanJob } from '../src/mpc/offline-plan.js';
+import { claimFile, generatePlan, generatePlanFromRecord, jobHashOf, planFile, PlanReader, type PlanJob } from '../src/mpc/offline-plan.js';
 import { runSession } from '../src/mpc/launcher.js';
 import type { InferJob, InferOutput } from '../src/jobs/infer.js';
 import { selectBackend } from '../src/plain/backend.js';
@@ -121,11 +121,15 @@ describe('offline plan: reader checks (in process)', () => {
 
     const order = new PlanReader(file, 0, expect0);
     expect(() => order.next(b, 'y')).toThrow(`offline plan file ${file}, entry 0: the run's request (label "y", spec {"kind":"square","n":4}) does not match the plan (label "x", spec {"kind":"mul","n":10})`);
+    // The first reader claimed the file: a second run is refused (a plan serves one run).
+    expect(() => new PlanReader(file, 0, expect0)).toThrow(/^offline plan file .*P0\.plan: already used by an earlier run \(claimed at .* by process \d+\)/);
+    rmSync(claimFile(file)); // below: each reader as if on a fresh copy of the plan
 
     const extra = new PlanReader(file, 0, expect0);
     expect(extra.next(a, 'x')!.length).toBe(10);
     expect(extra.next(b, 'y')!.length).toBe(4);
     expect(() => extra.next(a, 'z')).toThrow(`offline plan file ${file}, entry 2: the run asks for more correlations than the plan's 2`);
+    rmSync(claimFile(file));
 
     const missing = new PlanReader(planFile(dir, 1), 1, expect0);
     expect(missing.next(a, 'x')).toBeNull();
@@ -165,5 +169,74 @@ describe('offline plan: secure inference from a recorded run (2 parties)', () =>
 
     const other = runSession({ mode: '2pc', transport: 'plain', job: { ...job, n: 4 }, offlinePlan: { dir: planDir, planId: s.planId } });
     await expect(other).rejects.toThrow(`offline plan file ${planFile(planDir, 0)}: was made for a different job`);
+  }, CLI_TIMEOUT);
+});
+
+interface InferJsonReport {
+  correct: number;
+  perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number }[];
+  dealerBytesPerImage?: number;
+  offlinePlan?: { entries: number; dealerCorrelationsServed: number; fileBytes: { P0: number; P1: number } };
+}
+
+describe('offline plan: derived from the model alone (rehearsal), 2 and 3 parties', () => {
+  // A small CNN with random weights: its own polynomial activations (2 parties) or the 3-party truncation ReLU.
+  async function smallModel(dir: string, activation: 'ppoly' | 'relu'): Promise<string> {
+    await selectBackend('cpu');
+    const model = path.join(dir, `model-${activation}`);
+    const act = activation === 'ppoly' ? { kind: 'ppoly' as const, coefficients: [0.1, 0.5, 0.2], perChannel: true } : { kind: 'relu' as const };
+    const m = buildModel({ name: 'cnn', activation: act, seed: 5, inputShape: [28, 28, 1], numClasses: 10 });
+    randomize(m, 17);
+    await saveModel(m, model);
+    return model;
+  }
+
+  function inferRun(job: string[], extra: string[] = []): InferJsonReport {
+    const r = mpcnet(['infer', ...job, '--plain-ws', '--json', ...extra]);
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as InferJsonReport;
+  }
+
+  it.each([
+    ['2 parties, the model\'s polynomials', 'ppoly' as const, ['--parties', '2', '--relu', 'poly']],
+    ['3 parties, truncation ReLU (P2 still helps online)', 'relu' as const, ['--parties', '3', '--relu', 'bicoptor', '--lx', '12']],
+  ])('%s: the plan serves the real run with no dealer work, once', async (_, activation, flags) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mpcnet-plan-model-'));
+    const model = await smallModel(dir, activation);
+    const job = ['--model', model, '--n', '12', '--batch', '8', ...flags];
+    const planDir = path.join(dir, 'plan');
+    const made = mpcnet(['dealer', '--plan', ...job, '--out', planDir, '--json']);
+    expect(made.status, made.stderr).toBe(0);
+    const summary = JSON.parse(made.stdout) as { entries: number; derivedBy: string; rehearsalSeconds: number };
+    expect(summary.derivedBy).toBe('rehearsal');
+    expect(summary.entries).toBeGreaterThan(0);
+
+    const online = inferRun(job);
+    const offline = inferRun(job, ['--offline', planDir]);
+    // Same predictions and the same online traffic between the parties; nothing dealt online.
+    expect(offline.correct).toBe(online.correct);
+    expect(offline.perParty.map((p) => [p.bytesSent, p.rounds])).toEqual(online.perParty.map((p) => [p.bytesSent, p.rounds]));
+    expect(offline.offlinePlan!.entries).toBe(summary.entries);
+    expect(offline.offlinePlan!.dealerCorrelationsServed).toBe(0);
+    expect(existsSync(claimFile(planFile(planDir, 0)))).toBe(true);
+
+    // A second run with the same plan would reuse its masks: refused before any party starts.
+    const again = mpcnet(['infer', ...job, '--plain-ws', '--offline', planDir]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain(`--offline: offline plan file ${planFile(planDir, 0)}: already used by an earlier run`);
+    // A new plan in the same folder replaces the used one and its claim.
+    expect(mpcnet(['dealer', '--plan', ...job, '--out', planDir]).status).toBe(0);
+    expect(existsSync(claimFile(planFile(planDir, 0)))).toBe(false);
+  }, 2 * CLI_TIMEOUT);
+
+  it('refuses what a plan cannot be derived for, naming the option', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mpcnet-plan-model-'));
+    const model = await smallModel(dir, 'relu');
+    const auto = mpcnet(['dealer', '--plan', '--model', model, '--parties', '2', '--relu', 'minimax', '--out', path.join(dir, 'p')]);
+    expect(auto.status).toBe(1);
+    expect(auto.stderr).toContain('--relu minimax: give --bound B');
+    const two = mpcnet(['dealer', '--plan', '--model', model, '--op', 'mul', '--size', '4', '--out', path.join(dir, 'p')]);
+    expect(two.status).toBe(1);
+    expect(two.stderr).toContain('give exactly one job');
   }, CLI_TIMEOUT);
 });

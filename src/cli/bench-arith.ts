@@ -9,7 +9,7 @@ import { benchArith, type BenchArithOutput } from '../jobs/bench-arith.js';
 import { Context } from '../mpc/context.js';
 import { snapshotOf } from '../mpc/traffic.js';
 import type { PlanSummary } from '../mpc/offline-plan.js';
-import { offlinePlanFor } from './dealer.js';
+import { offlinePlanFor } from './offline-option.js';
 
 interface Args extends ArithJobArgs {
   emulate: boolean;

@@ -1,75 +1,88 @@
 /**
- * `mpcnet dealer --plan`: the offline phase of a 2-party arithmetic
- * benchmark job (src/mpc/offline-plan.ts). Writes P0.plan, P1.plan and
- * plan.json into --out; `mpcnet bench arith ... --offline DIR` runs the job
- * online from them with no dealer work.
+ * `mpcnet dealer --plan`: the offline phase (src/mpc/offline-plan.ts). The
+ * plan of a job is derived from the job alone: by formula for a `bench
+ * arith` job (--op, --size), by rehearsal for secure inference of a model
+ * (--model, --batch, --n; src/mpc/plan-rehearsal.ts: no weights or data
+ * read), or from a recording run (--from-record). Writes P0.plan, P1.plan
+ * and plan.json into --out; the online run (`bench arith`, `session`,
+ * `infer` with --offline DIR) then needs no dealer work.
  */
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { benchArithPlan } from '../jobs/bench-arith.js';
-import { generatePlan, generatePlanFromRecord, jobHashOf, planSummaryFile, readPlanSummary, type OfflinePlanRef, type PlanSummary } from '../mpc/offline-plan.js';
-import type { SessionOptions } from '../mpc/session.js';
-import { DEFAULT_FRAC_BITS } from '../ring/fixed.js';
+import { runJob, type BenchArithJob } from '../jobs/index.js';
+import { generatePlan, generatePlanFromRecord, type PlanJob, type PlanSummary } from '../mpc/offline-plan.js';
+import { rehearsePlan } from '../mpc/plan-rehearsal.js';
+import { DEFAULT_TRUNCATION } from '../mpc/session.js';
 import { arithSession, withArithJobOptions, type ArithJobArgs } from './arith-job.js';
-import type { BenchArithJob } from '../jobs/index.js';
+import { resolveInferJob, withInferJobOptions, type InferJobArgs } from './infer.js';
 
-interface Args extends ArithJobArgs {
+interface Args extends ArithJobArgs, Omit<InferJobArgs, 'model'> {
   plan: boolean;
   out: string;
   json: boolean;
+  model?: string;
   fromRecord?: string;
 }
 
 /** Generate the plan of the `bench arith` job these options describe. */
 export function planArithJob(args: ArithJobArgs, out: string): PlanSummary {
-  if (args.parties !== 2) throw new Error('offline plans cover 2-party sessions only (--parties 2): in 3pc P2 is online anyway');
   const session = arithSession(args);
   const job = session.job as BenchArithJob;
-  const entries = benchArithPlan(job, session.truncation ?? 'local', args.fracBits);
-  return generatePlan(path.resolve(out), { mode: session.mode, fracBits: args.fracBits, truncation: session.truncation ?? 'local', job }, entries);
+  const truncation = session.truncation ?? DEFAULT_TRUNCATION;
+  const entries = benchArithPlan(job, truncation, args.fracBits);
+  return generatePlan(path.resolve(out), { mode: session.mode, fracBits: args.fracBits, truncation, job }, entries);
 }
 
 /**
- * `--offline DIR` of `bench arith` and `session`: the plan in DIR, refused
- * at once (before any party starts) when it was made for another job or
- * settings; each holder checks its own file again when it starts.
+ * Generate the plan of `mpcnet infer` with these options, from the model's
+ * architecture alone: the job is built exactly as infer builds it (so the
+ * job hashes agree), then rehearsed on zero inputs to find its requests.
  */
-export function offlinePlanFor(dirArg: string, session: SessionOptions): { ref: OfflinePlanRef; summary: PlanSummary } {
-  if (session.mode !== '2pc') throw new Error('--offline: offline plans cover 2-party sessions only (--parties 2)');
-  const dir = path.resolve(dirArg);
-  const summary = readPlanSummary(dir);
-  const hash = jobHashOf({ mode: session.mode, fracBits: session.fracBits ?? DEFAULT_FRAC_BITS, truncation: session.truncation ?? 'local', job: session.job });
-  if (summary.jobHash !== hash) {
-    throw new Error(`--offline: the plan in ${planSummaryFile(dir)} was made for a different job or settings (${summary.job ? JSON.stringify(summary.job.job) : `recorded in ${summary.recordedFrom ?? '?'}`}); run mpcnet dealer --plan with this job's options`);
-  }
-  return { ref: { dir, planId: summary.planId }, summary };
+export async function planInferJob(args: InferJobArgs & { parties: number; fracBits: number }, out: string): Promise<PlanSummary> {
+  const { job, mode } = await resolveInferJob({ ...args, emulate: false }, false);
+  if (mode === 'plain') throw new Error('unreachable: a plan is for 2 or 3 parties');
+  const planJob: PlanJob = { mode, fracBits: args.fracBits, truncation: DEFAULT_TRUNCATION, job };
+  const rehearsal = await rehearsePlan(planJob, runJob);
+  return generatePlan(path.resolve(out), planJob, rehearsal.entries, rehearsal.seconds);
+}
+
+function describePlan(s: PlanSummary, argv: Args): string {
+  if (s.recordedFrom) return `the run recorded in ${s.recordedFrom}`;
+  const parties = `${argv.parties} parties`;
+  if (argv.model !== undefined) return `infer ${argv.model}, ${argv.n} images in batches of ${argv.batch}, ${parties} (rehearsed in ${(s.rehearsalSeconds ?? 0).toFixed(2)} s)`;
+  return `bench arith ${argv.op} size ${argv.size} (${argv.reps} reps + warm-up), ${parties}`;
 }
 
 export const dealerCommand: CommandModule<object, Args> = {
   command: 'dealer',
-  describe: 'Offline phase: precompute the dealer correlations of a 2-party `bench arith` job into per-holder files',
+  describe: 'Offline phase: precompute the dealer correlations of a job (bench arith, or infer of a model) into per-holder files',
   builder: (y: Argv) =>
-    withArithJobOptions(y, 'unset')
-      .option('from-record', { type: 'string', describe: 'instead of an arith job: the request list a recording run wrote (e.g. mpcnet infer --parties 2 --record-plan FILE)' })
+    withInferJobOptions(withArithJobOptions(y, 'unset'), false)
+      .option('from-record', { type: 'string', describe: 'instead of a job: the request list a recording run wrote (mpcnet infer --parties 2 --record-plan FILE)' })
       .option('plan', { type: 'boolean', demandOption: true, describe: 'derive the job\'s correlation plan and generate it (the only mode)' })
       .option('out', { type: 'string', demandOption: true, describe: 'folder for P0.plan, P1.plan (secrets of P0 and P1) and plan.json (public)' })
       .option('json', { type: 'boolean', default: false, describe: 'print plan.json' })
       .check((a) => {
         if (a.plan !== true) throw new Error('mpcnet dealer: give --plan (the dealer otherwise runs inside a session)');
-        if (a.fromRecord === undefined && (a.op === undefined || a.size === undefined)) throw new Error('mpcnet dealer --plan: give the arith job (--op, --size) or --from-record FILE');
+        const given = [a.fromRecord !== undefined, a.model !== undefined, a.op !== undefined || a.size !== undefined].filter(Boolean).length;
+        if (given !== 1) throw new Error('mpcnet dealer --plan: give exactly one job: an arith job (--op, --size), a model (--model DIR, with the infer options) or --from-record FILE');
+        if (a.model === undefined && a.fromRecord === undefined && (a.op === undefined || a.size === undefined)) throw new Error('mpcnet dealer --plan: an arith job needs both --op and --size');
         return true;
       }) as unknown as Argv<Args>,
-  handler: (argv: ArgumentsCamelCase<Args>) => {
-    const s = argv.fromRecord !== undefined ? generatePlanFromRecord(path.resolve(argv.out), argv.fromRecord) : planArithJob(argv, argv.out);
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
+    const out = path.resolve(argv.out);
+    const s = argv.fromRecord !== undefined
+      ? generatePlanFromRecord(out, argv.fromRecord)
+      : argv.model !== undefined ? await planInferJob({ ...argv, model: argv.model }, out) : planArithJob(argv, out);
     if (argv.json) {
       process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       return;
     }
-    const dir = path.resolve(argv.out);
     process.stdout.write([
-      `offline plan ${s.planId}: ${s.entries} correlations for ${s.recordedFrom ? `the run recorded in ${s.recordedFrom}` : `bench arith ${argv.op} size ${argv.size} (${argv.reps} reps + warm-up)`}, 2 parties`,
-      `generated in ${s.seconds.toFixed(3)} s: ${path.join(dir, 'P0.plan')} ${s.bytes.P0} B (c0 ${s.correctionBytes} B), ${path.join(dir, 'P1.plan')} ${s.bytes.P1} B`,
-      'P0.plan and P1.plan hold the dealer seeds: give each only to its holder (see README, Offline phase)',
+      `offline plan ${s.planId}: ${s.entries} correlations for ${describePlan(s, argv)}`,
+      `generated in ${s.seconds.toFixed(3)} s: ${path.join(out, 'P0.plan')} ${s.bytes.P0} B (c0 ${s.correctionBytes} B), ${path.join(out, 'P1.plan')} ${s.bytes.P1} B`,
+      'P0.plan and P1.plan hold the dealer seeds: give each only to its holder, and use the plan for one run (see README, Offline phase)',
     ].join('\n') + '\n');
   },
 };

@@ -16,7 +16,7 @@ import { parseJob } from '../jobs/index.js';
 import { Context, type ProfileEntry } from '../mpc/context.js';
 import { runSession, type LaunchOptions } from '../mpc/launcher.js';
 import type { PlanSummary } from '../mpc/offline-plan.js';
-import { offlinePlanFor } from './dealer.js';
+import { offlinePlanFor } from './offline-option.js';
 import { importModel } from '../nn/import-tfjs.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { describeNonlinearity, type Nonlinearity } from '../nn/nonlinearity.js';
@@ -29,9 +29,9 @@ import { checkSessionFracBits, DEFAULT_FRAC_BITS } from '../ring/fixed.js';
 
 const DEFAULT_ALPHA = 10;
 
-interface Args extends TransportArgs {
+/** The inference job's own options (`mpcnet infer`, and `mpcnet dealer --plan --model` for its offline plan). */
+export interface InferJobArgs {
   model: string;
-  parties: number;
   relu: 'bicoptor' | 'minimax' | 'poly';
   lx: number;
   skip: number;
@@ -42,15 +42,22 @@ interface Args extends TransportArgs {
   n: number;
   batch: number;
   dataset?: string;
+}
+
+interface Args extends TransportArgs, InferJobArgs {
+  parties: number;
   fracBits: number;
   emulate: boolean;
   json: boolean;
   out?: string;
   /** 2 parties: P0 writes the run's dealer requests here (for mpcnet dealer --plan --from-record). */
   recordPlan?: string;
-  /** 2 parties: take the correlations from this offline plan folder; no dealer online. */
+  /** Take the correlations from this offline plan folder; no dealer online. */
   offline?: string;
 }
+
+/** What inferReport and resolveInferJob take: the command's options less its output flags. */
+export type InferRunArgs = Omit<Args, 'json' | 'out'>;
 
 export interface LayerRow {
   layer: string;
@@ -86,13 +93,17 @@ export interface InferReport {
   offlinePlan?: { planId: string; entries: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; dealerCorrelationsServed: number };
 }
 
-/** The model, its dataset and input normalisation (manifest if present; else pixels scaled to [0, 1]). */
-function modelInputs(a: Pick<Args, 'model' | 'dataset'>): { spec: ModelSpec; dataset: string; normalization: { mean: number[]; std: number[] } } {
+/**
+ * The model, its dataset and input normalisation (manifest if present; else
+ * pixels scaled to [0, 1]). `weights` false reads the architecture only (the
+ * dealer's offline plan); by default the weights are checked up front too.
+ */
+function modelInputs(a: Pick<Args, 'model' | 'dataset'>, weights = true): { spec: ModelSpec; dataset: string; normalization: { mean: number[]; std: number[] } } {
   if (!existsSync(a.model)) throw new Error(`--model ${a.model}: no such directory`);
   const manifest = existsSync(path.join(a.model, MANIFEST_FILE)) ? readManifest(a.model) : null;
   // The launcher runs beside the model owner here, so the weights are checked
   // up front too: a missing or truncated file fails before any party starts.
-  const spec = importModel(a.model, { weights: true });
+  const spec = importModel(a.model, { weights });
   const channels = manifest?.dataset.channels ?? spec.inputShape[0] ?? 1;
   return {
     spec,
@@ -123,11 +134,15 @@ export function inferJob(
   return { job, mode: a.emulate ? 'plain' : a.parties === 3 ? '3pc' : '2pc', spec };
 }
 
-/** inferJob, with `--bound auto` settled by calibration; the model is read once. */
-export async function resolveInferJob(a: Omit<Args, 'json' | 'out'>): Promise<ReturnType<typeof inferJob> & { calibration?: Calibration }> {
+/**
+ * inferJob, with `--bound auto` settled by calibration; the model is read
+ * once. `weights` false: the architecture only, and --bound must be given.
+ */
+export async function resolveInferJob(a: Omit<Args, 'json' | 'out'>, weights = true): Promise<ReturnType<typeof inferJob> & { calibration?: Calibration }> {
   checkSessionFracBits(a.fracBits, '--frac-bits');
-  const inputs = modelInputs(a);
+  const inputs = modelInputs(a, weights);
   if (a.relu !== 'minimax' || (a.bound ?? 'auto') !== 'auto') return inferJob(a, undefined, inputs);
+  if (!weights) throw new Error('--relu minimax: give --bound B, the value the online run will use (--bound auto calibrates on the model\'s weights, which the offline plan does not read)');
   inferJob(a, 1, inputs); // every other check before the calibration run
   const calibration = await calibrateBound(inputs.spec, loadDataset(inputs.dataset), inputs.normalization, a.fracBits);
   return { ...inferJob(a, calibration.bound, inputs), calibration };
@@ -185,7 +200,7 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progres
         mode, transport: transportOf(a), fracBits: a.fracBits, job,
         onProgress: (id, e) => { if (id === 1) bar.update(Number(e['batch'] ?? 0)); },
       };
-      if ((a.offline !== undefined || a.recordPlan !== undefined) && mode !== '2pc') throw new Error('--offline and --record-plan are for 2-party runs (--parties 2)');
+      if (a.recordPlan !== undefined && mode !== '2pc') throw new Error('--record-plan is for 2-party runs (--parties 2)');
       if (a.offline !== undefined && a.recordPlan !== undefined) throw new Error('--offline and --record-plan exclude each other');
       if (a.recordPlan !== undefined) session.recordPlan = path.resolve(a.recordPlan);
       if (a.offline !== undefined) {
@@ -239,27 +254,32 @@ export function inferText(r: InferReport): string {
   return head.join('\n') + '\n' + table;
 }
 
+/** Adds the inference job's options; `demandModel` false leaves --model optional (the caller checks). */
+export function withInferJobOptions<T>(y: Argv<T>, demandModel: boolean): Argv<T & InferJobArgs> {
+  return y
+    .option('model', { type: 'string', ...(demandModel ? { demandOption: true } : {}), describe: 'directory with model.json + weights.bin (manifest.json optional)' })
+    .option('relu', { type: 'string', choices: ['bicoptor', 'minimax', 'poly'] as const, default: 'bicoptor' as const, describe: 'what replaces ReLU: the 3-party truncation ReLU, the minimax composite polynomial (2 or 3 parties), or the model\'s own polynomials' })
+    .option('lx', { type: 'number', default: 16, describe: 'bits of the truncation ReLU\'s sign test (even)' })
+    .option('skip', { type: 'number', default: 0, describe: 'key bits skipped by the sign test' })
+    .option('alpha', { type: 'number', default: 10, describe: 'minimax: precision 2^-alpha of r_alpha on [-1, 1] (4..14)' })
+    .option('bound', { type: 'string', default: 'auto', describe: `minimax: input range B (ReLU becomes B r_alpha(x / B)), or auto: the largest ReLU input on ${CALIBRATION_IMAGES} training images spread over the split` })
+    .option('n', { type: 'number', default: 200, describe: 'test images, spread over the split so every class appears' })
+    .option('batch', { type: 'number', default: 64, describe: 'images per batch' })
+    .option('dataset', { type: 'string', describe: 'mnist, idx:DIR, cifar10:DIR (default: the manifest\'s, else mnist)' }) as unknown as Argv<T & InferJobArgs>;
+}
+
 export const inferCommand: CommandModule<object, Args> = {
   command: 'infer',
   describe: 'Secure inference of a saved tfjs model in real party processes',
   builder: (y: Argv) =>
-    withTransportOption(y)
-      .option('model', { type: 'string', demandOption: true, describe: 'directory with model.json + weights.bin (manifest.json optional)' })
+    withInferJobOptions(withTransportOption(y), true)
       .option('parties', { type: 'number', choices: [2, 3], default: 3, describe: '3: P2 online (truncation ReLU); 2: P2 only deals (polynomial models)' })
-      .option('relu', { type: 'string', choices: ['bicoptor', 'minimax', 'poly'] as const, default: 'bicoptor' as const, describe: 'what replaces ReLU: the 3-party truncation ReLU, the minimax composite polynomial (2 or 3 parties), or the model\'s own polynomials' })
-      .option('lx', { type: 'number', default: 16, describe: 'bits of the truncation ReLU\'s sign test (even)' })
-      .option('skip', { type: 'number', default: 0, describe: 'key bits skipped by the sign test' })
-      .option('alpha', { type: 'number', default: 10, describe: 'minimax: precision 2^-alpha of r_alpha on [-1, 1] (4..14)' })
-      .option('bound', { type: 'string', default: 'auto', describe: `minimax: input range B (ReLU becomes B r_alpha(x / B)), or auto: the largest ReLU input on ${CALIBRATION_IMAGES} training images spread over the split` })
-      .option('n', { type: 'number', default: 200, describe: 'test images, spread over the split so every class appears' })
-      .option('batch', { type: 'number', default: 64, describe: 'images per batch' })
-      .option('dataset', { type: 'string', describe: 'mnist, idx:DIR, cifar10:DIR (default: the manifest\'s, else mnist)' })
       .option('frac-bits', { type: 'number', default: DEFAULT_FRAC_BITS, describe: 'fixed-point fractional bits f' })
       .option('emulate', { type: 'boolean', default: false, describe: 'run the same graph in the plaintext context' })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .option('out', { type: 'string', describe: 'also write infer.json and infer.md there' })
       .option('record-plan', { type: 'string', describe: '2 parties: P0 writes every dealer request of this run to FILE, for mpcnet dealer --plan --from-record FILE' })
-      .option('offline', { type: 'string', describe: '2 parties: take the correlations from the offline plan in this folder (mpcnet dealer --plan --from-record); no dealer online' }) as unknown as Argv<Args>,
+      .option('offline', { type: 'string', describe: 'take the correlations from the offline plan in this folder (mpcnet dealer --plan --model ...); no dealer work online' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     const r = await inferReport(argv, { announce: (line) => void process.stderr.write(`${line}\n`) });
     if (argv.out) {

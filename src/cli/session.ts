@@ -5,7 +5,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RECV_TIMEOUT_MS, newSession, PROCESS_COUNT } from '../mpc/session.js';
 import { certFingerprint, readPemFile } from '../net/identity.js';
 import { arithSession, withArithJobOptions, type ArithJobArgs } from './arith-job.js';
-import { offlinePlanFor } from './dealer.js';
+import { offlinePlanFor } from './offline-option.js';
 import { writeIdentityFiles } from './keygen.js';
 import { transportNote } from './transport-option.js';
 
@@ -49,7 +49,7 @@ export const sessionCommand: CommandModule<object, Args> = {
       })
       .option('certs', { type: 'string', describe: 'P0,P1,P2 certificate files (each made on its host by mpcnet keygen); without it, three fresh key pairs are written to --key-dir' })
       .option('key-dir', { type: 'string', describe: 'where to write P<k>.key.pem when --certs is not given (default: next to --out); copy each key only to its party' })
-      .option('offline', { type: 'string', describe: '2 parties: the holders take their correlations from the offline plan in this folder (mpcnet dealer --plan; the same path on each holder\'s host)' })
+      .option('offline', { type: 'string', describe: 'the holders take their correlations from the offline plan in this folder (mpcnet dealer --plan; the same path on each holder\'s host)' })
       .option('recv-timeout', {
         type: 'number', default: DEFAULT_RECV_TIMEOUT_MS / 1000,
         describe: 'seconds a party waits for any one message before it gives up on the peer (a stopped or silent party)',

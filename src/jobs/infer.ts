@@ -78,8 +78,8 @@ function argmaxRows(v: ArrayLike<number>, rows: number): number[] {
 }
 
 export async function infer(ctx: Context, job: InferJob): Promise<InferOutput> {
-  const owner = ctx.isPlain || ctx.id === 0;
-  const dataOwner = ctx.isPlain || ctx.id === DATA_OWNER;
+  const owner = ctx.ownsInput(0);
+  const dataOwner = ctx.ownsInput(DATA_OWNER);
   const spec: ModelSpec = importModel(job.model, { weights: owner });
   const [c, h, w] = spec.inputShape.length === 3 ? (spec.inputShape as [number, number, number]) : [0, 0, 0];
   if (spec.inputShape.length !== 3) throw new Error(`${spec.source}: secure inference takes image models ([H, W, C] input), got input shape [${spec.inputShape.join(', ')}]`);

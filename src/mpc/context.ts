@@ -75,6 +75,13 @@ export interface ContextOptions {
    * training emulation (`train --mpc --emulate`) uses 'nearest'.
    */
   plainRounding?: 'floor' | 'nearest';
+  /**
+   * Holders only: a rehearsal of the job for its offline plan
+   * (src/mpc/plan-rehearsal.ts). No party owns any input: every shared
+   * input is zero (ownsInput is false), so the program runs on shapes alone
+   * and reads no weights or data.
+   */
+  rehearsal?: boolean;
 }
 
 /** What all calls of one party share. */
@@ -95,6 +102,7 @@ interface PartyState {
   wrapRisk: number;
   /** Plaintext context: values seen outside the public bounds protocols assume (see noteRange). */
   boundExcess: Map<string, BoundExcess>;
+  rehearsal: boolean;
 }
 
 /** A public bound a protocol assumes and how far the plaintext run went past it. */
@@ -149,6 +157,7 @@ export class Context {
     return new Context({
       mode, id, fracBits, truncation: opts.truncation ?? 'local', mesh, dealer, seeds,
       progressSink: opts.onProgress, plainRounding: opts.plainRounding ?? 'floor', sections: new Map(), quietCalls: 0, wrapRisk: 0, boundExcess: new Map(),
+      rehearsal: opts.rehearsal ?? false,
     }, '', null);
   }
 
@@ -189,6 +198,19 @@ export class Context {
   /** See ContextOptions.plainRounding. */
   get plainRounding(): 'floor' | 'nearest' {
     return this.party.plainRounding;
+  }
+
+  /** See ContextOptions.rehearsal. */
+  get isRehearsal(): boolean {
+    return this.party.rehearsal;
+  }
+
+  /**
+   * Whether this party supplies the values of `owner`'s inputs: the owner
+   * itself, or anyone in the plaintext context; nobody in a rehearsal.
+   */
+  ownsInput(owner: HolderId): boolean {
+    return this.isPlain || (this.party.id === owner && !this.party.rehearsal);
   }
 
   /** P2 (never in the plaintext context). */

@@ -1,13 +1,15 @@
 /**
- * Offline phase (issue 11, item 5), 2-party sessions: the dealer's work done
- * ahead of the run and written to per-holder files, so that the online run
- * needs no dealer.
+ * Offline phase (issue 11, item 5): the dealer's work done ahead of the run
+ * and written to per-holder files, so that the online run needs no dealer.
+ * 2-party sessions (P2 is then idle online) and 3-party ones (P2 still helps
+ * online, but deals nothing).
  *
  * A plan is the exact sequence of correlation requests (label, spec) a job
- * makes: derived from the job (`bench-arith`, src/jobs/bench-arith.ts), or
+ * makes: derived from the job, either by formula (`bench-arith`,
+ * src/jobs/bench-arith.ts) or by rehearsing it on zero inputs
+ * (src/mpc/plan-rehearsal.ts: `mpcnet dealer --plan --model DIR`), or
  * recorded by P0 in a run with the dealer online (SessionConfig.recordPlan,
- * PlanRecorder: `mpcnet infer --parties 2 --record-plan FILE`), which works
- * for any 2-party job whose request order is its program order.
+ * PlanRecorder: `mpcnet infer --parties 2 --record-plan FILE`).
  * `mpcnet dealer --plan` fixes fresh dealer seeds k02 and k12 for the plan
  * (instead of agreeing them by X25519 at session start), replays the dealer
  * (dealerCorrection) for every entry and streams the results to disk one
@@ -23,8 +25,9 @@
  * from the online messages, exactly as a dealer colluding with a holder
  * would. Generate them on the dealer's machine and hand each file only to
  * its holder; delete them after the run. A plan is for one run: reusing it
- * reuses masks (the online check below refuses a second run's different job,
- * not a replay of the same one).
+ * reuses masks, so a holder claims its file (P<id>.plan.used, created
+ * exclusively) before it uses it, and refuses a file already claimed, also
+ * by a run that failed (its masked messages may have gone out).
  *
  * The online run checks each request against the plan in order: label,
  * spec, the entry's data hash, and at the end that every entry was used.
@@ -37,7 +40,7 @@
  * meta JSON {i, label, spec, bytes, sha256}, padding to 8, `bytes` of data.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { SEED_BYTES } from '../ring/prg.js';
 import type { TruncationMode } from './context.js';
@@ -77,8 +80,12 @@ export interface PlanSummary {
   bytes: { P0: number; P1: number };
   /** Correction bytes (c0) in P0's file: what the online dealer would have sent. */
   correctionBytes: number;
-  /** The job, when the plan was derived from it (bench arith); absent for a recorded plan. */
+  /** The job, when the plan was derived from it; absent for a recorded plan. */
   job?: PlanJob;
+  /** How the request sequence was found: by formula (bench arith), by rehearsal, or from a recording run. */
+  derivedBy?: 'formula' | 'rehearsal' | 'record';
+  /** Wall seconds of the rehearsal (derivedBy 'rehearsal'), not included in `seconds`. */
+  rehearsalSeconds?: number;
   /** The request record the plan was made from (mpcnet dealer --plan --from-record). */
   recordedFrom?: string;
 }
@@ -166,12 +173,14 @@ class Sink {
  * (the exact request sequence of the job), one correlation in memory at a
  * time, and write plan.json. Returns the summary it wrote.
  */
-export function generatePlan(dir: string, job: PlanJob, entries: readonly PlanEntry[]): PlanSummary {
-  if (job.mode !== '2pc') throw new Error('offline plans cover 2-party sessions only (--parties 2)');
-  return generateBound(dir, jobHashOf(job), { job }, entries);
+export function generatePlan(dir: string, job: PlanJob, entries: readonly PlanEntry[], rehearsalSeconds?: number): PlanSummary {
+  const about = rehearsalSeconds === undefined ? { job, derivedBy: 'formula' as const } : { job, derivedBy: 'rehearsal' as const, rehearsalSeconds };
+  return generateBound(dir, jobHashOf(job), about, entries);
 }
 
-function generateBound(dir: string, jobHash: string, about: { job: PlanJob } | { recordedFrom: string }, entries: readonly PlanEntry[]): PlanSummary {
+type PlanOrigin = Pick<PlanSummary, 'job' | 'derivedBy' | 'rehearsalSeconds' | 'recordedFrom'>;
+
+function generateBound(dir: string, jobHash: string, about: PlanOrigin, entries: readonly PlanEntry[]): PlanSummary {
   const t0 = performance.now();
   mkdirSync(dir, { recursive: true });
   const planId = randomUUID();
@@ -179,8 +188,11 @@ function generateBound(dir: string, jobHash: string, about: { job: PlanJob } | {
   const seeds = [randomBytes(SEED_BYTES), randomBytes(SEED_BYTES)] as const;
   const dealer = new SeedBook(new Map([[0, new Uint8Array(seeds[0])], [1, new Uint8Array(seeds[1])]]));
   const masks = new MaskCache(dealer);
-  const fds = [openSync(planFile(dir, 0), 'w', 0o600), openSync(planFile(dir, 1), 'w', 0o600)] as const;
+  // Written under temporary names and renamed at the end: a failed generation leaves an earlier plan in dir as it was.
+  const temps = [0, 1].map((h) => `${planFile(dir, h as 0 | 1)}.partial`);
+  const fds = temps.map((t) => openSync(t, 'w', 0o600));
   let correctionBytes = 0;
+  let done = false;
   try {
     const sinks = fds.map((fd) => new Sink(fd));
     sinks.forEach((sink, holder) => {
@@ -203,11 +215,61 @@ function generateBound(dir: string, jobHash: string, about: { job: PlanJob } | {
       format: PLAN_FORMAT, planId, jobHash, planHash, entries: entries.length, seconds: 0,
       bytes: { P0: sinks[0]!.bytes, P1: sinks[1]!.bytes }, correctionBytes, ...about,
     };
+    for (const fd of fds) fsyncSync(fd);
+    for (const h of [0, 1] as const) {
+      renameSync(temps[h]!, planFile(dir, h));
+      // The claim of the plan these files replace (see PlanReader).
+      rmSync(claimFile(planFile(dir, h)), { force: true });
+    }
     summary.seconds = (performance.now() - t0) / 1000;
     writeFileSync(planSummaryFile(dir), JSON.stringify(summary, null, 2) + '\n');
+    done = true;
     return summary;
   } finally {
     for (const fd of fds) closeSync(fd);
+    if (!done) for (const t of temps) rmSync(t, { force: true });
+  }
+}
+
+/** A holder's claim on its plan file: created when a run starts using it, so that no second run reuses its masks. */
+export function claimFile(file: string): string {
+  return `${file}.used`;
+}
+
+/** The error for a plan file an earlier run claimed (see claimPlanFile), or null while it is unclaimed. */
+export function earlierClaim(file: string): Error | null {
+  const claim = claimFile(file);
+  let text: string;
+  try {
+    text = readFileSync(claim, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    text = '';
+  }
+  let by = '';
+  try {
+    const c = JSON.parse(text) as { claimedAt?: unknown; pid?: unknown };
+    by = ` (claimed at ${String(c.claimedAt)} by process ${String(c.pid)})`;
+  } catch { /* an unreadable claim is still a claim */ }
+  return new Error(`offline plan file ${file}: already used by an earlier run${by}; a plan serves one run only (reusing it would reuse its masks): make a new one with mpcnet dealer --plan`);
+}
+
+/**
+ * Claim `file` for this run, or throw naming the run that claimed it first.
+ * O_EXCL creation is atomic: two runs started at once cannot both win.
+ */
+function claimPlanFile(file: string, planId: string): void {
+  let fd: number;
+  try {
+    fd = openSync(claimFile(file), 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw earlierClaim(file) ?? (err as Error);
+    throw new Error(`offline plan file ${file}: cannot claim it for this run (${(err as Error).message})`);
+  }
+  try {
+    writeSync(fd, JSON.stringify({ planId, claimedAt: new Date().toISOString(), pid: process.pid }) + '\n');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -267,7 +329,7 @@ export function generatePlanFromRecord(dir: string, recordFile: string): PlanSum
       throw new Error(`plan record ${recordFile}, line ${i + 2}: ${(err as Error).message}`);
     }
   });
-  return generateBound(dir, head['jobHash'], { recordedFrom: path.resolve(recordFile) }, entries);
+  return generateBound(dir, head['jobHash'], { derivedBy: 'record', recordedFrom: path.resolve(recordFile) }, entries);
 }
 
 /** plan.json of `dir`, checked enough to use its id. */
@@ -316,6 +378,7 @@ export class PlanReader implements OfflineSource {
       this.header = header as FileHeader;
       this.dealerSeed = new Uint8Array(Buffer.from(header.seedHex, 'hex'));
       if (createHash('sha256').update(this.dealerSeed).digest('hex') !== header.seedSha256) throw this.fail('corrupted (dealer seed hash differs)');
+      claimPlanFile(file, expect.planId);
     } catch (err) {
       closeSync(this.fd);
       throw err;

@@ -18,6 +18,8 @@ export const PROCESS_COUNT = 3;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 /** How long a party waits for any one message before it gives up on the peer. */
 export const DEFAULT_RECV_TIMEOUT_MS = 120_000;
+/** Truncation of a session that names none. */
+export const DEFAULT_TRUNCATION: TruncationMode = 'local';
 
 export interface SessionConfig {
   sessionId: string;
@@ -42,8 +44,9 @@ export interface SessionConfig {
   /** What P0 and P1 run; opaque to this module, checked by the job runner. */
   job: unknown;
   /**
-   * 2pc only, opt-in: the holders take every correlation from their offline
-   * plan files (mpcnet dealer --plan) and P2 serves nothing (src/mpc/offline-plan.ts).
+   * Opt-in: the holders take every correlation from their offline plan
+   * files (mpcnet dealer --plan) and P2 deals nothing (src/mpc/offline-plan.ts);
+   * in 3pc it still helps online.
    */
   offlinePlan?: OfflinePlanRef;
   /**
@@ -75,7 +78,7 @@ export function newSession(opts: SessionOptions): SessionConfig {
     mode: opts.mode,
     transport: opts.transport ?? 'tls',
     fracBits: opts.fracBits ?? DEFAULT_FRAC_BITS,
-    truncation: opts.truncation ?? 'local',
+    truncation: opts.truncation ?? DEFAULT_TRUNCATION,
     host: opts.host ?? '127.0.0.1',
     connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     recvTimeoutMs: opts.recvTimeoutMs ?? DEFAULT_RECV_TIMEOUT_MS,
@@ -133,7 +136,6 @@ export function parseSessionConfig(raw: unknown): SessionConfig {
     if (typeof p !== 'object' || p === null) throw new TypeError("session config: 'offlinePlan' must be an object {dir, planId}");
     const r = p as Record<string, unknown>;
     config.offlinePlan = { dir: field(r, 'dir', isString, 'a folder path'), planId: field(r, 'planId', isString, 'a plan id') };
-    if (config.mode !== '2pc') throw new TypeError("session config: 'offlinePlan' is for 2-party sessions ('2pc') only");
   }
   if (o['recordPlan'] !== undefined) {
     config.recordPlan = field(o, 'recordPlan', isString, 'a file path');

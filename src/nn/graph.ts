@@ -43,7 +43,7 @@ export type ModelParams = Map<string, LayerParams>;
 const MODEL_OWNER = 0;
 
 function owned(ctx: Context, spec: ModelSpec, layer: string, values: Weights, shape: number[]): Shared {
-  const mine = ctx.isPlain || ctx.id === MODEL_OWNER;
+  const mine = ctx.ownsInput(MODEL_OWNER);
   if (mine && !values) throw new Error(`${spec.source}: layer ${layer} has no weights loaded on the model owner`);
   return shareInput(ctx, MODEL_OWNER, mine ? values : null, shape);
 }
