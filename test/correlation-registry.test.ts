@@ -146,4 +146,20 @@ describe('parseCorrelationSpec', () => {
   ])('refuses %j', (raw, message) => {
     expect(() => parseCorrelationSpec(raw)).toThrow(message);
   });
+
+  it('escapes what the peer sent in its messages (no raw control or bidi characters)', () => {
+    const message = (raw: unknown): string => {
+      try {
+        parseCorrelationSpec(raw);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(message({ kind: 'cu\u202ebe\n' })).toBe('correlation request: unknown kind "cu\\u202ebe\\n"');
+    expect(message({ kind: 'matmul', m: 2, n: 2, k: 2, transB: 'y\u2066"s' })).toBe('correlation request: transB must be true, false or absent, got "y\\u2066\\"s"');
+    expect(message({ kind: 'conv2d', xShape: ['\u202e', 1], wShape: [1, 1, 1, 1], stride: 1, padding: 0 })).toBe('correlation request: xShape must be a 4-d shape, got ["\\u202e",1]');
+    // msgpack gives 64-bit integers as BigInt: still a message naming the field, not a JSON TypeError.
+    expect(message({ kind: 'mul', n: 2n ** 63n })).toMatch(/^correlation request: n must be .*got 9223372036854775808$/);
+  });
 });

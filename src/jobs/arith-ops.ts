@@ -103,7 +103,6 @@ export function arithCase(op: ArithOp, size: number): ArithCase {
     case 'avgpool': {
       // [2, 3, size, size] averaged over 2x2 windows (size must be even).
       const xShape = [2, 3, size, size];
-      const nOut = 2 * 3 * Math.floor(size / 2) ** 2;
       return {
         op, size, operandShapes: [xShape], outShape: [2, 3, Math.floor(size / 2), Math.floor(size / 2)],
         run: (ctx, [x]) => avgPool2d(ctx, x!, 2),

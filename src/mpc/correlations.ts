@@ -13,6 +13,7 @@
  * src/mpc/bilinear-kinds.ts, whose entries the Beaver protocol uses too;
  * the spec type is derived from the registry, so a new kind is one entry.
  */
+import { peerQuoted } from '../net/frames.js';
 import { add, mul, mulScalar, shrLogical, sub } from '../ring/index.js';
 import type { Shape } from '../ring/tensor.js';
 import { allocRing, shapeSize } from '../ring/tensor.js';
@@ -151,7 +152,7 @@ const KINDS = {
     parse: (f: SpecFields): MaskedSpec => {
       const opFields = f.record('op');
       const name = opFields.text('kind', 40);
-      if (!Object.hasOwn(BILINEAR_KINDS, name)) throw new RangeError(`correlation request: masked op has unknown kind ${JSON.stringify(name)}`);
+      if (!Object.hasOwn(BILINEAR_KINDS, name)) throw new RangeError(`correlation request: masked op has unknown kind ${peerQuoted(name)}`);
       const op = { kind: name, ...BILINEAR_KINDS[name as BilinearKindName].parse(opFields) } as BilinearSpec;
       const spec = { op, x: parseMaskRef(f.record('x')), y: parseMaskRef(f.record('y')) };
       const bound = bindBilinear(op);
@@ -292,7 +293,7 @@ export function parseCorrelationSpec(raw: unknown): CorrelationSpec {
   if (typeof raw !== 'object' || raw === null) throw new TypeError('correlation request: not an object');
   const r = raw as Record<string, unknown>;
   const name = r['kind'];
-  if (typeof name !== 'string' || !Object.hasOwn(KINDS, name)) throw new RangeError(`correlation request: unknown kind ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || !Object.hasOwn(KINDS, name)) throw new RangeError(`correlation request: unknown kind ${peerQuoted(name)}`);
   const spec = { kind: name, ...KINDS[name as CorrelationKind].parse(new SpecFields(r)) } as CorrelationSpec;
   for (const n of [...inputSizes(spec), outputSize(spec)]) checkInt(n, 'tensor size');
   return spec;

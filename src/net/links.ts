@@ -1,7 +1,8 @@
 /**
  * Per-peer state of an authenticated link: the socket, per-tag inboxes
  * (sequence check, queued messages, waiting recv()s), send sequence
- * numbers, traffic counters and outstanding-send tracking for flush().
+ * numbers, traffic counters and outstanding-send tracking for flush(),
+ * and what failing a link does to its waiters.
  */
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
@@ -81,6 +82,33 @@ export class PeerLink {
         for (const w of ws) w.resolve();
       }
     };
+  }
+
+  /** Reject every recv() waiting on this link, each with the error errFor gives for its tag. */
+  rejectWaiters(errFor: (tag: string) => Error): void {
+    for (const [tag, box] of this.inbox) {
+      const waiters = box.waiters;
+      box.waiters = [];
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.reject(errFor(tag));
+      }
+    }
+  }
+
+  /**
+   * Mark the link dead: drop a half-received message (and, for a peer that
+   * broke the rules, what it queued), reject every waiting recv() and flush().
+   */
+  fail(err: MeshError, dropQueued: boolean): void {
+    this.state = 'failed';
+    this.error = err;
+    this.pendingHeader = null;
+    if (dropQueued) for (const box of this.inbox.values()) box.queue.length = 0;
+    this.rejectWaiters(() => err);
+    const drains = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const d of drains) d.reject(err);
   }
 
   getInbox(tag: string): Inbox {
