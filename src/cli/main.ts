@@ -17,6 +17,10 @@ import { experimentSturdinessCellCommand, experimentSturdinessCommand } from './
 import { experimentMethodsCellCommand, experimentMethodsCommand } from './experiment-methods.js';
 import { demoCommand } from './demo.js';
 import { pannCommand } from './pann.js';
+import { stopWithParent } from '../common/stop-children.js';
+
+// Started by another mpcnet (an experiment cell, a seed run: src/plain/parallel.ts): end with it.
+stopWithParent();
 
 await yargs(hideBin(process.argv))
   .scriptName('mpcnet')

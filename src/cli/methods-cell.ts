@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDataset } from '../data/index.js';
-import { hasCheckpoint } from '../jobs/train-mpc-checkpoint.js';
+import { checkpointState } from '../jobs/train-mpc-checkpoint.js';
 import { readModelFiles } from '../nn/model-files.js';
 import { parseActivation } from '../plain/activations/index.js';
 import { selectBackend, type BackendName } from '../plain/backend.js';
@@ -52,7 +52,7 @@ function maxAbsWeight(dir: string): number {
 async function mpcHalf(c: MethodsConfig, cell: MethodsCell, settings: TrainSettings, out: string, log: (line: string) => void): Promise<MpcOutcome> {
   const t0 = performance.now();
   const r = await trainMpcRun(
-    { settings, dataset: c.dataset, limitTrain: c.limitTrain, limitTest: c.limitTest, out, resume: hasCheckpoint(out) },
+    { settings, dataset: c.dataset, limitTrain: c.limitTrain, limitTest: c.limitTest, out, resume: checkpointState(out).kind === 'present' },
     { ...TRAIN_MPC_DEFAULTS, parties: c.parties, emulate: c.emulate, bn: cell.bn, ...(c.logitBound !== undefined ? { logitBound: c.logitBound } : {}) }, log, false,
   );
   if (!r.complete || r.testAccuracy === null) throw new Error(`${out}: MPC training stopped before its last epoch`);

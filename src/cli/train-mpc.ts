@@ -15,7 +15,7 @@ import path from 'node:path';
 import { loadDataset, type ImageDataset } from '../data/index.js';
 import { measureNormalization } from '../data/normalization.js';
 import { trainMpc, type TrainMpcJob, type TrainMpcOutput } from '../jobs/train-mpc.js';
-import { hasCheckpoint, partyTag, resumePoint } from '../jobs/train-mpc-checkpoint.js';
+import { checkpointState, partyTag, resumePoint, setAsideIncomplete } from '../jobs/train-mpc-checkpoint.js';
 import { parseJob } from '../jobs/index.js';
 import { Context, type BoundExcess, type TruncationMode } from '../mpc/context.js';
 import { runSession } from '../mpc/launcher.js';
@@ -168,7 +168,9 @@ export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (lin
     runId = at.runId;
     resume = { epoch: at.epoch, step: at.step };
     log(`resuming run ${runId} from ${out} at epoch ${at.epoch}, batch ${at.step}`);
-  } else if (hasCheckpoint(out)) {
+  }
+  const existing = r.resume ? undefined : checkpointState(out);
+  if (existing?.kind === 'present') {
     throw new Error(`${out} already holds an MPC checkpoint: pass --resume to continue it, or choose another --out (it is never overwritten by a new run)`);
   }
   const job = parseJob({
@@ -182,6 +184,8 @@ export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (lin
     ...(r.stopAfter !== undefined ? { stopAfter: r.stopAfter } : {}), ...(a.stopAfterSteps !== undefined ? { stopAfterSteps: a.stopAfterSteps } : {}),
     revealLoss: a.revealLoss, runId, settingsKey, ...(resume ? { resume } : {}),
   } satisfies TrainMpcJob) as TrainMpcJob;
+  // Last, once every check has passed: nothing is moved for a run that would not start.
+  if (existing?.kind === 'incomplete') log(setAsideIncomplete(existing));
   log(`${s.model} on ${d.spec} (${d.train.count} train, ${d.test.count} test) under ${mode === 'plain' ? 'emulation (plaintext context)' : `${a.parties}-party MPC`}, ` +
     `${describeActivation(s.activation)}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}, momentum ${s.momentum}, wd ${s.weightDecay}, seed ${s.seed}, f = ${a.fracBits} -> ${out}`);
 

@@ -11,9 +11,14 @@
  * first makes that generation its current one, so a stale newer file never
  * mixes with the resumed run. A SHA-256 over the tensors catches a
  * corrupted file.
+ *
+ * A party killed during the very first write leaves a directory without a
+ * complete checkpoint (some party's file never arrived): there is nothing
+ * to resume, so --resume says so, and a new run moves it aside (never
+ * deleting anything) instead of refusing the directory (checkpointState).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { faultPoint } from '../mpc/fault-hook.js';
 import { Shared } from '../mpc/shared.js';
@@ -113,8 +118,67 @@ export function partyGenerations(out: string, party: string): MpcCheckpointMeta[
   return gens;
 }
 
-export function hasCheckpoint(out: string): boolean {
-  return existsSync(path.join(out, MPC_CHECKPOINT_DIR));
+/** A party's current or previous generation (not a temporary file, which may be half written). */
+const GENERATION_FILE = /^(emulated|p\d)(\.prev)?\.json$/;
+
+/** The party files a run writes, from its settings key's mode; undefined when unreadable. */
+function partiesOfSettings(settings: unknown): string[] | undefined {
+  if (typeof settings !== 'string') return undefined;
+  try {
+    const mode = (JSON.parse(settings) as { mode?: unknown }).mode;
+    return mode === 'plain' ? [partyTag(0, true)] : mode === '2pc' ? ['p0', 'p1'] : mode === '3pc' ? ['p0', 'p1', 'p2'] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type CheckpointState =
+  | { kind: 'none' }
+  /** Something to resume (or a corrupted file, which resumePoint names). */
+  | { kind: 'present' }
+  /** No complete checkpoint: no party's file is in place, or `missing` parties of the run that wrote the others have none. */
+  | { kind: 'incomplete'; dir: string; missing: string[] };
+
+/**
+ * What OUT/mpc-checkpoint holds. The writing run's parties come from its
+ * files' settings (not from this run's options), so a good checkpoint of
+ * another mode is 'present' (refused or named as such), never set aside.
+ */
+export function checkpointState(out: string): CheckpointState {
+  const dir = path.join(out, MPC_CHECKPOINT_DIR);
+  if (!existsSync(dir)) return { kind: 'none' };
+  const names = readdirSync(dir).filter((n) => GENERATION_FILE.test(n));
+  if (names.length === 0) return { kind: 'incomplete', dir, missing: [] };
+  const holders = new Set(names.map((n) => GENERATION_FILE.exec(n)![1]!));
+  for (const n of names) {
+    let expected: string[] | undefined;
+    try {
+      expected = partiesOfSettings((JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as { settings?: unknown }).settings);
+    } catch {
+      continue; // corrupted: resumePoint reports it
+    }
+    if (!expected) continue;
+    const missing = expected.filter((p) => !holders.has(p));
+    return missing.length > 0 ? { kind: 'incomplete', dir, missing } : { kind: 'present' };
+  }
+  return { kind: 'present' };
+}
+
+function incompleteReason(s: Extract<CheckpointState, { kind: 'incomplete' }>): string {
+  return s.missing.length === 0
+    ? 'no party\'s checkpoint file is in place: the first checkpoint write was interrupted'
+    : `no checkpoint of party ${s.missing.join(', ')}: its first checkpoint write was interrupted, or the file was removed`;
+}
+
+/**
+ * A new run's way past an incomplete checkpoint: renamed to
+ * mpc-checkpoint.incomplete-TIME beside it (kept, in case a file was only
+ * moved away by hand). Returns the line to log.
+ */
+export function setAsideIncomplete(s: Extract<CheckpointState, { kind: 'incomplete' }>): string {
+  const aside = `${s.dir}.incomplete-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(s.dir, aside);
+  return `${s.dir} holds no complete checkpoint (${incompleteReason(s)}): moved it to ${aside}, starting a new run`;
 }
 
 const key = (p: CheckpointPosition): number => p.epoch * 1e9 + p.step;
@@ -125,7 +189,9 @@ const key = (p: CheckpointPosition): number => p.epoch * 1e9 + p.step;
  * model's checkpoint, or a corrupted file.
  */
 export function resumePoint(out: string, parties: string[], settings: string): { runId: string } & CheckpointPosition {
-  if (!hasCheckpoint(out)) throw new Error(`${out}: no MPC checkpoint to resume from (${MPC_CHECKPOINT_DIR}/ is missing)`);
+  const state = checkpointState(out);
+  if (state.kind === 'none') throw new Error(`${out}: no MPC checkpoint to resume from (${MPC_CHECKPOINT_DIR}/ is missing)`);
+  if (state.kind === 'incomplete') throw new Error(`no complete checkpoint in ${state.dir} (${incompleteReason(state)}): nothing to resume; start without --resume (the incomplete directory is then moved aside, not deleted)`);
   const gens = parties.map((p) => {
     const g = partyGenerations(out, p);
     if (g.length === 0) throw new Error(`${path.join(out, MPC_CHECKPOINT_DIR)}: no checkpoint of party ${p} (its share file is missing)`);

@@ -8,7 +8,7 @@
  * A party that dies is noticed by the others through their sockets; the
  * launcher also tells the survivors (a backstop for deaths before the mesh
  * is up, where nothing else would notice). SIGINT, SIGTERM or SIGHUP to
- * the launcher stops every party at once (see stopOnSignal).
+ * the launcher stops every party at once (src/common/stop-children.ts).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import type { PartyId, PeerAddress } from '../net/types.js';
 import type { ProgressEvent } from './context.js';
 import type { LauncherMessage, PartyMessage } from './process.js';
 import type { PartyResult } from './runtime.js';
+import { alive, isStopping, trackChildren, untrackChildren } from '../common/stop-children.js';
 import { partyProcessEnv } from './party-env.js';
 import { newSession, PROCESS_COUNT, type SessionConfig, type SessionOptions } from './session.js';
 
@@ -142,58 +143,12 @@ function checkPlacement(p: PartyPlacement): void {
  * refused port until the start window closes), so this bounds that case.
  */
 const GONE_NOTICE_MS = 1_000;
-/** After SIGTERM to the parties, how long before SIGKILL. */
-const STOP_GRACE_MS = 2_000;
-const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
-
-/** The party processes of every run in progress in this process. */
-const liveRuns = new Set<readonly ChildProcess[]>();
-let stopping = false;
-
-/**
- * A signal to the launcher: SIGTERM to every party (each aborts, naming
- * the signal), SIGKILL to those still there after STOP_GRACE_MS, one line
- * on stderr, exit with 128 + the signal's number. Without this the
- * launcher died alone and its parties ran on until a timeout. A second
- * signal kills the parties at once.
- */
-function stopOnSignal(sig: NodeJS.Signals): void {
-  const code = SIGNAL_EXIT[sig] ?? 1;
-  const parties = [...liveRuns].flat().filter(alive);
-  if (stopping) {
-    for (const c of parties) c.kill('SIGKILL');
-    process.exit(code);
-  }
-  stopping = true;
-  for (const c of parties) c.kill('SIGTERM');
-  const exited = Promise.all(parties.map((c) => new Promise<void>((resolve) => {
-    if (!alive(c)) resolve();
-    else c.once('exit', () => resolve());
-  })));
-  void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]).then(() => {
-    const stragglers = parties.filter(alive);
-    for (const c of stragglers) c.kill('SIGKILL');
-    const forced = stragglers.length > 0 ? ` (${stragglers.length} killed after ${STOP_GRACE_MS / 1000} s)` : '';
-    process.stderr.write(`mpcnet: received ${sig}: stopped ${parties.length} party process${parties.length === 1 ? '' : 'es'}${forced}\n`);
-    process.exit(code);
-  });
-}
-
-function trackRun(children: readonly ChildProcess[]): void {
-  if (liveRuns.size === 0) for (const sig of STOP_SIGNALS) process.on(sig, stopOnSignal);
-  liveRuns.add(children);
-}
-
-/** Once no run is left, the signals' default actions (or the embedder's handlers) apply again. */
-function untrackRun(children: readonly ChildProcess[]): void {
-  if (!liveRuns.delete(children) || liveRuns.size > 0) return;
-  for (const sig of STOP_SIGNALS) process.off(sig, stopOnSignal);
-}
+/** What stopAll's line calls a party (src/common/stop-children.ts). */
+const PARTY_NOUN = 'party process';
 
 export function startRun(opts: LaunchOptions): RunHandle {
+  // A signal is stopping this process: a run started now would only be killed.
+  if (isStopping()) throw new Error('mpcnet is stopping: no new MPC run');
   const config = newSession(opts);
   // Every entry checked before any process starts: a missing one must not leave the others running.
   const entries = Array.from({ length: PROCESS_COUNT }, (_, id) => partyEntry(id));
@@ -231,7 +186,7 @@ export function startRun(opts: LaunchOptions): RunHandle {
 
     const finishIfDone = (): void => {
       if (exited < PROCESS_COUNT) return;
-      untrackRun(children);
+      untrackChildren(children);
       clearTimeout(overall);
       if (goneTimer) clearTimeout(goneTimer);
       if (graceTimer) clearTimeout(graceTimer);
@@ -250,7 +205,7 @@ export function startRun(opts: LaunchOptions): RunHandle {
         ? spawn('ip', ['netns', 'exec', placement.netns[id]!, process.execPath, ...process.execArgv, entries[id]!], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced', env })
         : fork(entries[id]!, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced', env });
       children.push(child);
-      if (id === 0) trackRun(children);
+      if (id === 0) trackChildren(children, PARTY_NOUN);
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (chunk: string) => {
         stderrTail[id] = (stderrTail[id] + chunk).slice(-4000);

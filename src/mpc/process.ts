@@ -8,6 +8,7 @@
  *   addresses come from the config file and the result is printed as JSON.
  */
 import { writeFileSync } from 'node:fs';
+import { SIGNAL_EXIT } from '../common/stop-children.js';
 import { checkIdentity, readPemFile, type PartyIdentity } from '../net/identity.js';
 import type { PartyId, PeerAddress } from '../net/types.js';
 import type { ProgressEvent } from './context.js';
@@ -26,8 +27,6 @@ export type PartyMessage =
   | { type: 'result'; result: PartyResult }
   | { type: 'error'; message: string };
 
-/** Exit status of a party that a signal made abort: the shell's 128 + signal number. */
-const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 /** After an abort, the run unwinds and the process exits on its own; this is the backstop. */
 const ABORT_EXIT_MS = 3_000;
 

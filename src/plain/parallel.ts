@@ -4,11 +4,15 @@
  * grids) uses the machine's cores only as separate processes: each job is
  * one `mpcnet` command line, run as a child process with `--json`, at most
  * `concurrency` at a time; its stdout is parsed as its JSON report.
+ * A signal to this process stops every job's process (and they their own
+ * parties), and a job's process exits if this one dies (an IPC channel it
+ * watches: src/common/stop-children.ts).
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isStopping, trackChildren, untrackChildren } from '../common/stop-children.js';
 
 export interface JobResult<T> {
   args: string[];
@@ -28,23 +32,30 @@ export function cliEntry(): string {
 export function runJob<T>(args: string[], onLine: (line: string) => void = () => {}): Promise<JobResult<T>> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliEntry(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Stopping on a signal: a job started now would outlive the stop's list of children.
+    if (isStopping()) return resolve({ args, ok: false, error: 'not started: mpcnet is stopping', seconds: 0 });
+    // The IPC channel carries nothing; its closing tells the job that we are gone (stopWithParent).
+    const child = spawn(process.execPath, [cliEntry(), ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const group = [child];
+    trackChildren(group, 'worker process');
     let out = '';
     let pending = '';
     const tail: string[] = [];
     const line = (l: string): void => {
-      if (!l.trim()) return;
+      // While stopping, the job's own "received SIGTERM" lines would only blur our one line.
+      if (!l.trim() || isStopping()) return;
       onLine(l);
       tail.push(l);
       if (tail.length > 20) tail.shift();
     };
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => {
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => {
       const lines = (pending + b.toString()).split('\n');
       pending = lines.pop() ?? '';
       lines.forEach(line);
     });
     child.on('close', (code) => {
+      untrackChildren(group);
       line(pending);
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) return resolve({ args, ok: false, error: `exit ${code}: ${tail.slice(-3).join(' | ')}`, seconds });
