@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import {
   HANDSHAKE_VERSION,
+  MeshError,
   MeshNode,
   createLocalMesh,
   decodeChallenge,
@@ -18,7 +19,9 @@ import {
   handshakeMac,
   newNonce,
   type LocalMesh,
+  type Mesh,
 } from '../src/net/index.js';
+import { freePort } from './helpers/free-port.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -221,4 +224,135 @@ describe('net faults', () => {
     expect(err.message).toMatch(/^malformed frame from P1: .*(Max payload size exceeded|payload of)/);
     expect(fatal.length).toBe(1);
   });
+});
+
+/** A hand-made party `from` that completes the real key handshake with the node at `port` (party `to`). */
+async function rawPeer(port: number, sessionId: string, sessionKey: Uint8Array, from: number, to: number): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  ws.on('error', () => {});
+  cleanup.push(() => ws.terminate());
+  await new Promise((r) => ws.once('open', r));
+  const nonce = newNonce();
+  ws.send(encodeHandshake({ k: 'hello', v: HANDSHAKE_VERSION, sid: sessionId, from, to, nonce }));
+  const ch = decodeChallenge(await nextMessage(ws));
+  const t = { sessionId, clientId: from, serverId: to, clientNonce: nonce, serverNonce: ch.nonce };
+  ws.send(encodeHandshake({ k: 'auth', mac: handshakeMac(sessionKey, t, 'client->server') }));
+  await nextMessage(ws); // ok
+  return ws;
+}
+
+/** Resolves once `dialer`'s link to `listener` is authenticated on both sides (connect() itself is still waiting). */
+async function linked(dialer: MeshNode, listener: MeshNode): Promise<void> {
+  for (;;) {
+    try {
+      // Throws "not connected" until the dialer has the listener's ok, sent after the listener attached.
+      dialer.send(listener.self, 'up', null);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  await listener.recv(dialer.self, 'up');
+}
+
+/** How and when a connect() ended (never an unhandled rejection). */
+function settled(p: Promise<Mesh>): Promise<{ err: unknown; at: number }> {
+  return p.then(() => ({ err: null, at: Date.now() }), (err: unknown) => ({ err, at: Date.now() }));
+}
+
+describe('a connected peer lost during the start', () => {
+  // Hand-started parties have no launcher to tell them: connect() must fail at
+  // once, not after connectTimeoutMs (15 s here, so the old behaviour fails the test).
+  const base = { sessionId: 'start-loss', connectTimeoutMs: 15_000, log: () => {} };
+
+  for (const victim of [1, 0] as const) {
+    const survivor = 1 - victim;
+    const side = victim === 1 ? 'listener (accepted link)' : 'dialer (dialed link)';
+    it(`P${victim} aborts after its handshake with P${survivor}, P2 not started: the ${side} fails at once naming P${victim}`, async () => {
+      const sessionKey = randomBytes(32);
+      const opts = { ...base, sessionKey, partyCount: 3 };
+      const nodes = [await MeshNode.listen({ ...opts, self: 0 }), await MeshNode.listen({ ...opts, self: 1 })];
+      for (const n of nodes) cleanup.push(() => n.abort());
+      // Nobody listens at P2's address (P2 would dial P0 and P1: the higher id dials).
+      const peers = [...nodes.map((n) => ({ id: n.self, host: '127.0.0.1', port: n.port })), { id: 2, host: '127.0.0.1', port: await freePort() }];
+      const fatal: string[] = [];
+      nodes[survivor]!.onFatal((e) => fatal.push(e.message));
+      const connects = nodes.map((n) => settled(n.connect(peers)));
+      await linked(nodes[1]!, nodes[0]!);
+      const t0 = Date.now();
+      nodes[victim]!.abort();
+      const { err, at } = await connects[survivor]!;
+      expect(at - t0).toBeLessThan(2_000);
+      expect(err).toBeInstanceOf(MeshError);
+      const e = err as MeshError;
+      expect(e.kind).toBe('disconnected');
+      expect(e.peer).toBe(victim);
+      expect(e.message).toBe(`P${victim} disconnected during the start (code 4000: P${victim} aborted); P${survivor} gives up connecting, still missing P2 (it has not connected to this party)`);
+      expect(fatal).toEqual([`P${victim} disconnected during the start (code 4000: P${victim} aborted)`]);
+      expect(((await connects[victim]!).err as Error).message).toBe(`P${victim}: mesh aborted before every peer connected`);
+      // The survivor aborted too: it is closed for good.
+      expect(() => nodes[survivor]!.send(victim, 'x', null)).toThrow(/after close/);
+    }, 30_000);
+  }
+
+  it('a peer killed (no close frame) after its handshake: the listener fails at once and the peers it aborts learn why', async () => {
+    // Four parties: real P0 and P1, P3 is a hand-made client, P2 never starts.
+    // P3 dies the way a SIGKILL looks (socket destroyed); P1 never saw P3 (P3
+    // dials P1 too, but never did), so P1 can only learn it from P0's abort.
+    const sessionKey = randomBytes(32);
+    const opts = { ...base, sessionKey, partyCount: 4 };
+    const n0 = await MeshNode.listen({ ...opts, self: 0 });
+    const n1 = await MeshNode.listen({ ...opts, self: 1 });
+    cleanup.push(() => n0.abort(), () => n1.abort());
+    const peers = [
+      { id: 0, host: '127.0.0.1', port: n0.port },
+      { id: 1, host: '127.0.0.1', port: n1.port },
+      { id: 2, host: '127.0.0.1', port: await freePort() },
+      { id: 3, host: '127.0.0.1', port: await freePort() },
+    ];
+    const c0 = settled(n0.connect(peers));
+    const c1 = settled(n1.connect(peers));
+    await linked(n1, n0);
+    const p3 = await rawPeer(n0.port, base.sessionId, sessionKey, 3, 0);
+    const t0 = Date.now();
+    p3.terminate();
+    const r0 = await c0;
+    const r1 = await c1;
+    expect(r0.at - t0).toBeLessThan(2_000);
+    expect(r1.at - t0).toBeLessThan(2_000);
+    expect((r0.err as MeshError).peer).toBe(3);
+    expect((r0.err as Error).message).toBe(
+      'P3 disconnected during the start (code 1006); P0 gives up connecting, still missing P2 (it has not connected to this party)',
+    );
+    expect((r1.err as MeshError).peer).toBe(0);
+    expect((r1.err as Error).message).toMatch(
+      /^P0 disconnected during the start \(code 4000: P0 aborted: P3 disconnected during the start \(code 1006\)\); P1 gives up connecting, still missing P2 \(it has not connected to this party\), P3 \(it has not connected to this party\)$/,
+    );
+  }, 30_000);
+
+  it('a connection dropped before its handshake completes does not fail connect()', async () => {
+    const sessionKey = randomBytes(32);
+    const n0 = await MeshNode.listen({ ...base, sessionKey, partyCount: 2, self: 0 });
+    cleanup.push(() => n0.close());
+    const p1port = await freePort();
+    const peers = [{ id: 0, host: '127.0.0.1', port: n0.port }, { id: 1, host: '127.0.0.1', port: p1port }];
+    const c0 = n0.connect(peers);
+    // Dropped after the WebSocket upgrade, and after the hello: neither completed the handshake.
+    const early = new WebSocket(`ws://127.0.0.1:${n0.port}/`);
+    early.on('error', () => {});
+    await new Promise((r) => early.once('open', r));
+    early.terminate();
+    const mid = new WebSocket(`ws://127.0.0.1:${n0.port}/`);
+    mid.on('error', () => {});
+    await new Promise((r) => mid.once('open', r));
+    mid.send(encodeHandshake({ k: 'hello', v: HANDSHAKE_VERSION, sid: base.sessionId, from: 1, to: 0, nonce: newNonce() }));
+    await nextMessage(mid); // challenge
+    mid.terminate();
+    await new Promise((r) => setTimeout(r, 200));
+    const n1 = await MeshNode.listen({ ...base, sessionKey, partyCount: 2, self: 1, port: p1port });
+    cleanup.push(() => n1.close());
+    const [m0, m1] = await Promise.all([c0, n1.connect(peers)]);
+    m1.send(0, 'hi', null);
+    expect((await m0.recv(1, 'hi')).tag).toBe('hi');
+  }, 30_000);
 });

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshNode, createLocalMesh, encodeMsgHeader, wsFramingOverhead, type LocalMesh, type TrafficCounters } from '../src/net/index.js';
+import { freePort } from './helpers/free-port.js';
 
 const open: LocalMesh[] = [];
 async function mesh(n: number, opts: Parameters<typeof createLocalMesh>[1] = {}): Promise<LocalMesh> {
@@ -351,4 +352,29 @@ describe('net mesh', () => {
     const lonely = await MeshNode.listen({ ...base, self: 1, connectTimeoutMs: 400 });
     await expect(lonely.connect(peers)).rejects.toThrow(/P1 could not connect to every peer within 400 ms; missing P0 \(dialing 127\.0\.0\.1:\d+: .*\), P2 \(it has not connected/);
   });
+
+  it('a peer 1 s late still connects: refused dials are retried, not fatal', async () => {
+    // P0 starts last, so P1's and P2's dials to it are refused until then; a
+    // 15 s window leaves the old "any early failure" mistakes room to show.
+    const base = { partyCount: 3, sessionId: 'late-1s', sessionKey: randomBytes(32), connectTimeoutMs: 15_000, log: () => {} };
+    const n1 = await MeshNode.listen({ ...base, self: 1 });
+    const n2 = await MeshNode.listen({ ...base, self: 2 });
+    const p0port = await freePort();
+    const peers = [
+      { id: 0, host: '127.0.0.1', port: p0port },
+      { id: 1, host: '127.0.0.1', port: n1.port },
+      { id: 2, host: '127.0.0.1', port: n2.port },
+    ];
+    const c1 = n1.connect(peers);
+    const c2 = n2.connect(peers);
+    c1.catch(() => {});
+    c2.catch(() => {});
+    await new Promise((r) => setTimeout(r, 1_000));
+    const n0 = await MeshNode.listen({ ...base, self: 0, port: p0port });
+    const [m0, m1, m2] = await Promise.all([n0.connect(peers), c1, c2]);
+    m2.send(0, 'hi', null);
+    m1.send(0, 'hi', null);
+    await Promise.all([m0.recv(2, 'hi'), m0.recv(1, 'hi')]);
+    await Promise.all([m0.close(), m1.close(), m2.close()]);
+  }, 30_000);
 });

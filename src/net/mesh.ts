@@ -64,6 +64,8 @@ export class MeshNode implements Mesh {
   private setPins: (pins: Map<string, PartyId>) => void = () => {};
   private connectState: { resolve: (m: Mesh) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
   private connectCalled = false;
+  /** connect() has resolved: every peer was there at once. */
+  private connected = false;
   private closing = false;
   private aborted = false;
   /** First fatal error of any link: the cause an abort() passes on to the other peers. */
@@ -217,6 +219,9 @@ export class MeshNode implements Mesh {
       get closing(): boolean {
         return node.closing;
       },
+      get starting(): boolean {
+        return !node.connected;
+      },
       get clock(): number {
         return node.clock;
       },
@@ -257,20 +262,21 @@ export class MeshNode implements Mesh {
     if (!this.connectState) return;
     for (const link of this.links) {
       if (link && link.state === 'failed') {
-        this.failConnect(link.error!);
+        this.failStart(link.error!);
         return;
       }
     }
     if (this.links.every((l) => l === null || l.state === 'open' || l.state === 'bye')) {
       const st = this.connectState;
       this.connectState = null;
+      this.connected = true;
       clearTimeout(st.timer);
       st.resolve(this);
     }
   }
 
-  private connectTimedOut(): void {
-    if (!this.connectState) return;
+  /** Peers not connected yet, each with why (what the last dial attempt met, or that it never dialed us). */
+  private missingPeers(): string[] {
     const missing: string[] = [];
     for (const link of this.links) {
       if (!link || link.state !== 'pending') continue;
@@ -281,19 +287,35 @@ export class MeshNode implements Mesh {
         missing.push(`P${link.id} (it has not connected to this party)`);
       }
     }
-    this.failConnect(
-      new MeshError(`P${this.self} could not connect to every peer within ${this.connectTimeoutMs} ms; missing ${missing.join(', ')}`, null, 'connect'),
-    );
+    return missing;
   }
 
-  private failConnect(err: MeshError): void {
+  /**
+   * A connected peer was lost before every peer was there: the mesh can
+   * never be complete, so connect() fails now instead of at the timeout.
+   * The rejection also names who was still missing; the abort passes on
+   * only the cause (close reasons are short).
+   */
+  private failStart(err: MeshError): void {
+    const missing = this.missingPeers();
+    const full = missing.length === 0 ? err : new MeshError(`${err.message}; P${this.self} gives up connecting, still missing ${missing.join(', ')}`, err.peer, err.kind);
+    this.failConnect(full, err.message);
+  }
+
+  private connectTimedOut(): void {
+    if (!this.connectState) return;
+    const missing = this.missingPeers().join(', ');
+    this.failConnect(new MeshError(`P${this.self} could not connect to every peer within ${this.connectTimeoutMs} ms; missing ${missing}`, null, 'connect'));
+  }
+
+  private failConnect(err: MeshError, abortReason = err.message): void {
     if (!this.connectState) return;
     const st = this.connectState;
     this.connectState = null;
     clearTimeout(st.timer);
     st.reject(err);
     // Peers must see us go away (a disconnect), not an orderly end.
-    this.abort(err.message);
+    this.abort(abortReason);
   }
 
   // ---------------------------------------------------------------- authenticated link
@@ -321,7 +343,7 @@ export class MeshNode implements Mesh {
         this.logger(`onFatal listener threw: ${(e as Error).message}`);
       }
     }
-    if (this.connectState) this.failConnect(err);
+    if (this.connectState) this.failStart(err);
   }
 
   // ---------------------------------------------------------------- Mesh API

@@ -22,6 +22,8 @@ export interface ReceiveHost {
   readonly maxHeaderBytes: number;
   readonly maxPayloadBytes: number;
   readonly recvTimeoutMs: number;
+  /** True until connect() has resolved: a peer lost then is named as lost during the start. */
+  readonly starting: boolean;
   /** The round clock: raised to the depth of every online message taken. */
   clock: number;
   /** The link is dead: every pending and future recv from it rejects, onFatal fires. */
@@ -139,14 +141,19 @@ function onSocketError(host: ReceiveHost, link: PeerLink, err: Error & { code?: 
     malformed(host, link, err.message);
     return;
   }
-  host.failLink(link, new MeshError(`P${link.id} disconnected (${err.message})`, link.id, 'disconnected'), false);
+  host.failLink(link, disconnected(host, link, err.message), false);
   link.ws?.terminate();
 }
 
 function onSocketClose(host: ReceiveHost, link: PeerLink, code: number, reason: Buffer): void {
   if (link.state === 'failed' || link.state === 'bye' || host.closing) return;
   const r = peerText(reason.toString());
-  host.failLink(link, new MeshError(`P${link.id} disconnected (code ${code}${r ? `: ${r}` : ''})`, link.id, 'disconnected'), false);
+  host.failLink(link, disconnected(host, link, `code ${code}${r ? `: ${r}` : ''}`), false);
+}
+
+/** A loss before connect() resolved also ends connect() (mesh.ts): say so, it is no mid-run failure. */
+function disconnected(host: ReceiveHost, link: PeerLink, detail: string): MeshError {
+  return new MeshError(`P${link.id} disconnected${host.starting ? ' during the start' : ''} (${detail})`, link.id, 'disconnected');
 }
 
 function peerSaidBye(link: PeerLink): void {
