@@ -85,7 +85,7 @@ export interface InferReport {
   perParty: { id: number; bytesSent: number; bytesReceived: number; rounds: number; bytesPerImage: number; peakRssBytes: number }[];
   layers: LayerRow[];
   predictionsOnlyAt: string;
-  /** 2 parties: correlated randomness P2 sent as the dealer, per image (offline phase). */
+  /** Correlated randomness P2 sent as the dealer, per image (the offline phase's bytes, sent online unless --offline). */
   dealerBytesPerImage?: number;
   /** --bound auto: the B found and on which images. */
   calibration?: Calibration;
@@ -216,7 +216,7 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progres
       const online = run.parties.filter((p) => p.output !== null);
       outs = online.map((p) => p.output as InferOutput);
       profiles = online.map((p) => p.profile);
-      dealerBytes = run.parties.find((p) => p.id === 2 && p.output === null)?.stats.peers.reduce((n, q) => n + q.dealer.payloadBytesSent, 0);
+      dealerBytes = run.parties.find((p) => p.id === 2)?.stats.peers.reduce((n, q) => n + q.dealer.payloadBytesSent, 0);
     }
   } finally {
     bar.stop();

@@ -16,9 +16,12 @@ import { loadDataset, type ImageDataset } from '../data/index.js';
 import { measureNormalization } from '../data/normalization.js';
 import { trainMpc, type TrainMpcJob, type TrainMpcOutput } from '../jobs/train-mpc.js';
 import { checkpointState, partyTag, resumePoint, setAsideIncomplete } from '../jobs/train-mpc-checkpoint.js';
-import { parseJob } from '../jobs/index.js';
+import { parseJob, runJob } from '../jobs/index.js';
 import { Context, type BoundExcess, type TruncationMode } from '../mpc/context.js';
-import { runSession } from '../mpc/launcher.js';
+import { runSession, type LaunchOptions } from '../mpc/launcher.js';
+import { generatePlan, readPlanSummary, type PlanJob, type PlanSummary } from '../mpc/offline-plan.js';
+import { rehearsePlan } from '../mpc/plan-rehearsal.js';
+import { offlinePlanFor } from './offline-option.js';
 import { seedCnnShapeOf } from '../nn/train/tfjs-seed-cnn.js';
 import { describeActivation, type ActivationSpec } from '../plain/activations/index.js';
 import { selectBackend } from '../plain/backend.js';
@@ -52,6 +55,10 @@ export interface TrainMpcArgs {
   trunc: TruncationMode;
   /** Plain ws instead of TLS (loopback benchmarks; the log says so). */
   plainWs?: boolean;
+  /** Offline phase: rehearse this run and write its plan into this folder; nothing is trained. */
+  planOut?: string;
+  /** Take the correlations from this plan (made by --plan-out for this run); no dealer work online. */
+  offline?: string;
 }
 
 /** `train --mpc`'s defaults for the protocol flags (the command line's and the experiments'). */
@@ -79,6 +86,8 @@ export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'test
    * slowest party's seconds, P0's bytes sent + received, critical-path rounds.
    */
   profile: { section: string; calls: number; seconds: number; bytes: number; rounds: number }[];
+  /** --offline: the plan's offline figures, and what P2 dealt online (nothing). */
+  offlinePlan?: { planId: string; entries: number; rehearsalSeconds: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; dealerCorrelationsServed: number };
 }
 
 function profileRows(outs: TrainMpcOutput[]): TrainMpcReport['profile'] {
@@ -133,6 +142,8 @@ export interface TrainMpcRun {
   out?: string;
   resume: boolean;
   stopAfter?: number;
+  /** A fresh run's id, when given (--offline: the plan's); else a new one. */
+  runId?: string;
 }
 
 export interface PreparedTrainMpc {
@@ -161,7 +172,7 @@ export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (lin
   const { epochs: _e, ...kept } = s;
   const settingsKey = JSON.stringify({ ...kept, mode, parties: a.parties, dataset: d.spec, trainCount: d.train.count, fracBits: a.fracBits, logitBound: a.logitBound, varianceRange });
   const parties = mode === 'plain' ? [partyTag(0, true)] : (mode === '3pc' ? [0, 1, 2] : [0, 1]).map((i) => partyTag(i, false));
-  let runId: string = randomUUID();
+  let runId: string = r.runId ?? randomUUID();
   let resume: TrainMpcJob['resume'];
   if (r.resume) {
     const at = resumePoint(out, parties, settingsKey);
@@ -192,8 +203,37 @@ export async function prepareTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (lin
   return { job, mode, dataset: d, out };
 }
 
+/**
+ * The offline phase of this run (--plan-out): the job as the run will build
+ * it, rehearsed on zero inputs (no data or weights read; no checkpoint
+ * written) to find its requests, and the plan generated. The plan keeps the
+ * job's run id, so `--offline` makes the same job. A plan covers the steps
+ * this invocation runs: bound them with --stop-after-steps (an epoch of the
+ * seed CNN is several GB of corrections).
+ */
+export async function planTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (line: string) => void): Promise<PlanSummary> {
+  if (a.emulate) throw new Error('--plan-out is for real parties: drop --emulate');
+  const { job, mode } = await prepareTrainMpc(r, a, log);
+  if (mode === 'plain') throw new Error('unreachable: a plan is for 2 or 3 parties');
+  const planJob: PlanJob = { mode, fracBits: a.fracBits, truncation: a.trunc, job };
+  const rehearsal = await rehearsePlan(planJob, runJob);
+  const s = generatePlan(path.resolve(a.planOut ?? 'plan'), planJob, rehearsal.entries, rehearsal.seconds);
+  log(`offline plan ${s.planId}: ${s.entries} correlations, rehearsed in ${rehearsal.seconds.toFixed(1)} s, generated in ${s.seconds.toFixed(1)} s: P0.plan ${(s.bytes.P0 / 1e6).toFixed(1)} MB, P1.plan ${(s.bytes.P1 / 1e6).toFixed(2)} MB in ${path.resolve(a.planOut ?? 'plan')}`);
+  return s;
+}
+
+/** --offline: the plan's run id for a fresh run (a resumed run has its checkpoint's, which the plan was made with). */
+function offlineRunId(r: TrainMpcRun, a: TrainMpcArgs): string | undefined {
+  if (a.offline === undefined || r.resume) return undefined;
+  const made = readPlanSummary(path.resolve(a.offline)).job?.job as Partial<TrainMpcJob> | undefined;
+  if (made?.kind !== 'train-mpc' || typeof made.runId !== 'string') throw new Error(`--offline ${a.offline}: not a plan of train --mpc (make one with train --mpc ... --plan-out DIR)`);
+  return made.runId;
+}
+
 export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: string) => void, progress: boolean): Promise<TrainMpcReport> {
-  const { job, mode, dataset: d, out } = await prepareTrainMpc(r, a, log);
+  if (a.offline !== undefined && a.emulate) throw new Error('--offline runs real parties: drop --emulate');
+  const runId = offlineRunId(r, a);
+  const { job, mode, dataset: d, out } = await prepareTrainMpc(runId === undefined ? r : { ...r, runId }, a, log);
   const s = r.settings;
   const batches = Math.ceil(d.train.count / s.batchSize);
   const bar = batchBar(progress);
@@ -205,6 +245,7 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
   };
   const t0 = performance.now();
   let outs: TrainMpcOutput[];
+  let offline: TrainMpcReport['offlinePlan'];
   try {
     if (mode === 'plain') {
       outs = [await trainMpc(Context.plain({ fracBits: a.fracBits, plainRounding: 'nearest', onProgress: onEvent }), job)];
@@ -212,7 +253,14 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
       // The loss is revealed to the data owner only: its progress events drive the bar.
       const transport = transportOf(a);
       log(transportNote(transport));
-      const run = await runSession({ mode, transport, fracBits: a.fracBits, truncation: a.trunc, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } });
+      const session: LaunchOptions = { mode, transport, fracBits: a.fracBits, truncation: a.trunc, job, timeoutMs: 6 * 3600_000, onProgress: (id, e) => { if (id === 1) onEvent(e); } };
+      const plan = a.offline !== undefined ? offlinePlanFor(a.offline, session) : null;
+      if (plan) session.offlinePlan = plan.ref;
+      const run = await runSession(session);
+      if (plan) {
+        const p = plan.summary;
+        offline = { planId: p.planId, entries: p.entries, rehearsalSeconds: p.rehearsalSeconds ?? 0, generateSeconds: p.seconds, fileBytes: p.bytes, dealerCorrelationsServed: run.parties[2]?.dealer?.correlations ?? 0 };
+      }
       outs = run.parties.filter((p) => p.output !== null && p.output !== undefined).map((p) => p.output as TrainMpcOutput);
     }
   } finally {
@@ -257,5 +305,6 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
     profile: profileRows(outs),
     expectedLocalTruncationFailures: head.expectedLocalTruncationFailures,
     boundExcesses: head.boundExcesses,
+    ...(offline ? { offlinePlan: offline } : {}),
   };
 }

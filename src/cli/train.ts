@@ -13,7 +13,8 @@ import { checkModelName, modelDefaults } from '../plain/models/index.js';
 import { runJobs } from '../plain/parallel.js';
 import { defaultLrSteps } from '../plain/sgd.js';
 import { checkSettings, train } from '../plain/train.js';
-import { checkMpcFlags, TRAIN_MPC_DEFAULTS, trainMpcRun, type TrainMpcArgs, type TrainMpcReport } from './train-mpc.js';
+import { checkMpcFlags, planTrainMpc, TRAIN_MPC_DEFAULTS, trainMpcRun, type TrainMpcArgs, type TrainMpcReport, type TrainMpcRun } from './train-mpc.js';
+import type { PlanSummary } from '../mpc/offline-plan.js';
 
 /** The --mpc flags are optional: other callers (demo, bench) train in plaintext. */
 interface Args extends Partial<TrainMpcArgs> {
@@ -77,6 +78,8 @@ function mpcOnly(a: Partial<Args>): string[] {
   if (a.checkpointEvery) given.push('--checkpoint-every');
   if (a.stopAfterSteps !== undefined) given.push('--stop-after-steps');
   if (a.plainWs) given.push('--plain-ws');
+  if (a.planOut !== undefined) given.push('--plan-out');
+  if (a.offline !== undefined) given.push('--offline');
   return given;
 }
 
@@ -101,8 +104,8 @@ function trainSettings(a: Omit<Args, 'json'>, activation: ActivationSpec): Train
   };
 }
 
-/** `train --mpc`: the seed CNN trained under secret sharing (src/cli/train-mpc.ts). */
-export async function trainMpcFromArgs(a: Omit<Args, 'json'>, log: (line: string) => void, progress: boolean): Promise<TrainMpcReport> {
+/** The run and protocol settings of `train --mpc` from the command line, checked. */
+function mpcRunOf(a: Omit<Args, 'json'>): { run: TrainMpcRun; m: TrainMpcArgs } {
   checkModelName(a.model);
   const activation = parseActivation(a.act);
   const m: TrainMpcArgs = {
@@ -111,12 +114,27 @@ export async function trainMpcFromArgs(a: Omit<Args, 'json'>, log: (line: string
     bnVarRange: a.bnVarRange ?? TRAIN_MPC_DEFAULTS.bnVarRange, checkpointEvery: a.checkpointEvery ?? TRAIN_MPC_DEFAULTS.checkpointEvery,
     revealLoss: a.revealLoss ?? TRAIN_MPC_DEFAULTS.revealLoss, trunc: a.trunc ?? TRAIN_MPC_DEFAULTS.trunc, plainWs: a.plainWs ?? false,
     ...(a.stopAfterSteps !== undefined ? { stopAfterSteps: a.stopAfterSteps } : {}),
+    ...(a.planOut !== undefined ? { planOut: a.planOut } : {}),
+    ...(a.offline !== undefined ? { offline: a.offline } : {}),
   };
+  if (m.planOut !== undefined && m.offline !== undefined) throw new Error('--plan-out and --offline exclude each other: make the plan first, then run with it');
   checkMpcFlags({ model: a.model, act: activation, mixup: a.mixup, ngnv: a.ngnv, seeds: a.seeds, parties: m.parties });
   const settings = trainSettings(a, activation);
   checkSettings(settings);
-  return trainMpcRun({ settings, dataset: a.dataset, limitTrain: a.limitTrain, limitTest: a.limitTest, out: a.out, resume: a.resume, stopAfter: a.stopAfter },
-    m, log, progress);
+  return { run: { settings, dataset: a.dataset, limitTrain: a.limitTrain, limitTest: a.limitTest, out: a.out, resume: a.resume, stopAfter: a.stopAfter }, m };
+}
+
+/** `train --mpc`: the seed CNN trained under secret sharing (src/cli/train-mpc.ts). */
+export async function trainMpcFromArgs(a: Omit<Args, 'json'>, log: (line: string) => void, progress: boolean): Promise<TrainMpcReport> {
+  const { run, m } = mpcRunOf(a);
+  if (m.planOut !== undefined) throw new Error('--plan-out makes a plan and trains nothing (mpcnet train --mpc ... --plan-out DIR)');
+  return trainMpcRun(run, m, log, progress);
+}
+
+/** `train --mpc ... --plan-out DIR`: the offline phase of that run. */
+export async function trainMpcPlanFromArgs(a: Omit<Args, 'json'>, log: (line: string) => void): Promise<PlanSummary> {
+  const { run, m } = mpcRunOf(a);
+  return planTrainMpc(run, m, log);
 }
 
 export async function trainFromArgs(a: Omit<Args, 'json'>, log: (line: string) => void, progress: boolean): Promise<TrainReport> {
@@ -236,6 +254,8 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('plain-ws', { type: 'boolean', default: false, describe: '--mpc: unencrypted ws instead of TLS with per-party certificates (loopback benchmarks only; the log says so)' })
       .option('reveal-loss', { type: 'boolean', default: false, describe: '--mpc: reveal each batch\'s loss to the data owner (P1) for the progress bar' })
       .option('checkpoint-every', { type: 'number', default: 0, describe: '--mpc: also checkpoint every K batches (each party its own shares)' })
+      .option('plan-out', { type: 'string', describe: '--mpc: offline phase: write this run\'s correlation plan into DIR (rehearsed: no data or weights read) and train nothing; bound it with --stop-after-steps' })
+      .option('offline', { type: 'string', describe: '--mpc: take the correlations from the plan --plan-out made for this run; no dealer work online' })
       .option('stop-after-steps', { type: 'number', describe: '--mpc: stop after this many batches in this run (checkpoint kept for --resume)' })
       .option('frac-bits', { type: 'number', default: 16, describe: '--mpc: fixed-point fractional bits f' })
       .option('trunc', { type: 'string', choices: ['local', 'dealer'] as const, default: 'dealer' as const, describe: '--mpc: truncation protocol (dealer: exact, one opening with a pair from P2; local: the holders truncate their shares, free but each element fails at |x| / 2^64, ~0.5 failures per epoch of the seed CNN, each one ruining the weights)' })
@@ -243,6 +263,11 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('bn-var-range', { type: 'string', default: '0.25,16', describe: '--mpc: public range min,max of a channel\'s batch variance + eps (rsqrt; wider ranges need more Newton steps than f allows)' }) as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     const log = (line: string): void => void process.stderr.write(`${line}\n`);
+    if (argv.mpc && argv.planOut !== undefined) {
+      const p = await trainMpcPlanFromArgs(argv, log);
+      process.stdout.write(argv.json ? JSON.stringify(p, null, 2) + '\n' : `offline plan ${p.planId} for this run: ${p.entries} correlations in ${argv.planOut}; train with the same options and --offline ${argv.planOut} instead of --plan-out\n`);
+      return;
+    }
     if (argv.mpc) {
       const m = await trainMpcFromArgs(argv, log, !argv.json && argv.progress);
       if (argv.json) process.stdout.write(JSON.stringify(m, null, 2) + '\n');

@@ -150,8 +150,9 @@ function lossOf(prod: Float64Array, m: number, k: number): number {
 export async function trainMpc(ctx: Context, job: TrainMpcJob): Promise<TrainMpcOutput> {
   const t0 = performance.now();
   const s = job.settings;
-  const modelOwner = ctx.isPlain || ctx.id === MODEL_OWNER;
-  const dataOwner = ctx.isPlain || ctx.id === DATA_OWNER;
+  // A rehearsal (offline plan) has no owner: no data or weights read, zeros shared.
+  const modelOwner = ctx.ownsInput(MODEL_OWNER);
+  const dataOwner = ctx.ownsInput(DATA_OWNER);
   const party = partyTag(ctx.id, ctx.isPlain);
   const [h, w, c] = job.imageShape;
   const k = job.numClasses;
@@ -165,14 +166,16 @@ export async function trainMpc(ctx: Context, job: TrainMpcJob): Promise<TrainMpc
   let history: MpcCheckpointMeta['history'] = [];
   let seconds = 0;
   let pos: CheckpointPosition = { epoch: 0, step: 0 };
-  if (job.resume) {
+  if (job.resume && !ctx.isRehearsal) {
     const ck = loadPartyCheckpoint(job.out, party, job.runId, job.resume);
     state = restoreState(job, state.params, ck.tensors, `${job.out} (${party})`);
     history = ck.meta.history;
     seconds = ck.meta.seconds;
     pos = job.resume;
   }
+  if (job.resume && ctx.isRehearsal) pos = job.resume;
   const checkpoint = (at: CheckpointPosition, elapsed: number): void => {
+    if (ctx.isRehearsal) return;
     const meta: MpcCheckpointMeta = { format: 'mpcnet-mpc-checkpoint', runId: job.runId, party, settings: job.settingsKey, ...at, history, seconds: elapsed };
     writePartyCheckpoint(job.out, meta, stateTensors(job, state).map(([name, t]) => encodeTensor(name, t)));
   };
