@@ -5,6 +5,11 @@
 #
 #   scripts/wan-netns.sh up && scripts/three-hosts-netns.sh [DIR] ; scripts/wan-netns.sh down
 #
+# The job is a product benchmark (mul 1000), or with MPCNET_MODEL=DIR secure
+# inference of that model (3 parties, truncation ReLU, 64 test images; the
+# model's path is the same on every "host" here, as it must be on real ones),
+# and P1, the data owner, prints the accuracy.
+#
 # Only certificates and the session config travel between the "hosts"; each
 # private key stays in its host's directory. On real machines run the same
 # commands without `ip netns exec mpcnetK`, with the hosts' own addresses,
@@ -39,8 +44,10 @@ echo "== 2. the certificates go to whoever writes the session config (host 0 her
 cp "$WORK/host1/P1.cert.pem" "$WORK/host2/P2.cert.pem" "$WORK/host0/"
 
 echo "== 3. host 0 writes the session config, pinning the three certificates"
+JOB=()
+if [ -n "${MPCNET_MODEL:-}" ]; then JOB=(--model "$(cd "$MPCNET_MODEL" && pwd)" --parties 3 --n 64 --batch 64); fi
 mpcnet_on 0 session --out session.json --hosts "$HOSTS" --ports 9000,9000,9000 \
-  --certs P0.cert.pem,P1.cert.pem,P2.cert.pem --start-window 60
+  --certs P0.cert.pem,P1.cert.pem,P2.cert.pem --start-window 60 "${JOB[@]}"
 
 echo "== 4. the config goes to hosts 1 and 2 (privately: it holds the session key)"
 cp "$WORK/host0/session.json" "$WORK/host1/"
@@ -68,5 +75,6 @@ node -e '
   const s = (r) => `P${r.id} ${r.role}, ${r.seconds.toFixed(2)} s`;
   if (a.id !== 0 || b.id !== 1 || c.id !== 2) { console.error("three-hosts: results have the wrong ids"); process.exit(1); }
   console.log(`results: ${[a, b, c].map(s).join("; ")}`);
+  if (b.output && typeof b.output.correct === "number") console.log(`P1 (data owner): ${b.output.correct}/${b.output.n} correct`);
 ' "$WORK/host0/result.json" "$WORK/host1/result.json" "$WORK/host2/result.json"
 echo "three-hosts: all three parties exited 0 (files in $WORK)"

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
 import { packageRoot } from '../src/mpc/launcher.js';
+import { selectBackend } from '../src/plain/backend.js';
+import { saveModel } from '../src/plain/model-io.js';
+import { buildModel } from '../src/plain/models/index.js';
+import { randomize } from './helpers/random-weights.js';
 
 const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 
@@ -81,4 +85,27 @@ describe('hand-started parties', () => {
       expect(r.stderr).toMatch(/missing P2/);
     }
   }, 60_000);
+});
+
+describe('hand-started parties: secure inference (mpcnet session --model)', () => {
+  it('the session runs the infer job and only P1 gets the predictions, as mpcnet infer does', async () => {
+    await selectBackend('cpu');
+    const dir = mkdtempSync(join(tmpdir(), 'mpcnet-manual-infer-'));
+    const model = join(dir, 'model');
+    const m = buildModel({ name: 'cnn', activation: { kind: 'relu' }, seed: 3, inputShape: [28, 28, 1], numClasses: 10 });
+    randomize(m, 11);
+    await saveModel(m, model);
+    const job = ['--model', model, '--parties', '3', '--relu', 'bicoptor', '--n', '12', '--batch', '6'];
+    const config = await writeSession(dir, ['--plain-ws', ...job]);
+    const results = await Promise.all([0, 1, 2].map((id) => runParty(id, config)));
+    for (const [id, r] of results.entries()) expect(r.code, `P${id}: ${r.stderr}`).toBe(0);
+    type Out = { output: { n: number; predictions?: number[]; correct?: number } };
+    const [p0, p1, p2] = results.map((r) => JSON.parse(r.stdout) as Out);
+    expect(p1!.output.predictions).toHaveLength(12);
+    expect(p0!.output.predictions).toBeUndefined();
+    expect(p2!.output.predictions).toBeUndefined();
+    const launched = spawnSync(process.execPath, [cli, 'infer', ...job, '--plain-ws', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(launched.status, launched.stderr).toBe(0);
+    expect(p1!.output.correct).toBe((JSON.parse(launched.stdout) as { correct: number }).correct);
+  }, 90_000);
 });

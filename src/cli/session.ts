@@ -6,10 +6,14 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RECV_TIMEOUT_MS, newSession, PROCES
 import { certFingerprint, readPemFile } from '../net/identity.js';
 import { arithSession, withArithJobOptions, type ArithJobArgs } from './arith-job.js';
 import { offlinePlanFor } from './offline-option.js';
+import { resolveInferJob, withInferJobOptions, type InferJobArgs } from './infer.js';
+import type { SessionOptions } from '../mpc/session.js';
 import { writeIdentityFiles } from './keygen.js';
-import { transportNote } from './transport-option.js';
+import { transportNote, transportOf } from './transport-option.js';
 
-interface Args extends ArithJobArgs {
+interface Args extends ArithJobArgs, Omit<InferJobArgs, 'model'> {
+  /** Secure inference of this model instead of the arith job. */
+  model?: string;
   out: string;
   hosts: string;
   ports: string;
@@ -39,7 +43,7 @@ export const sessionCommand: CommandModule<object, Args> = {
   command: 'session',
   describe: 'Write a session config (fresh id and key, fixed addresses) for `mpcnet party` on each machine',
   builder: (y: Argv) =>
-    withArithJobOptions(y, { op: 'mul', size: 1000 })
+    withInferJobOptions(withArithJobOptions(y, { op: 'mul', size: 1000 }), false)
       .option('out', { type: 'string', demandOption: true, describe: 'config file to write (contains the session key: copy it only to the parties)' })
       .option('hosts', { type: 'string', default: '127.0.0.1', describe: 'P0,P1,P2 hosts (or one for all)' })
       .option('ports', { type: 'string', demandOption: true, describe: 'P0,P1,P2 ports' })
@@ -61,7 +65,7 @@ export const sessionCommand: CommandModule<object, Args> = {
     const ports = list('ports', argv.ports).map((p) => Number(p));
     const connectTimeoutMs = seconds('start-window', argv.startWindow, 3600);
     const recvTimeoutMs = seconds('recv-timeout', argv.recvTimeout, 86_400);
-    const session = arithSession(argv);
+    const session = argv.model !== undefined ? await inferSession({ ...argv, model: argv.model }) : arithSession(argv);
     if (argv.offline !== undefined) session.offlinePlan = offlinePlanFor(argv.offline, session).ref;
     const certs = session.transport === 'plain' ? null : await sessionCerts(argv);
     const peers = hosts.map((host, id) => ({ id, host, port: ports[id]!, ...(certs ? { cert: certs.pems[id]! } : {}) }));
@@ -72,6 +76,19 @@ export const sessionCommand: CommandModule<object, Args> = {
       + `start each party with: mpcnet party --id N --config ${argv.out}${key} (all three within ${connectTimeoutMs / 1000} s)\n`);
   },
 };
+
+/**
+ * --model: the job is `mpcnet infer` of that model with these options (the
+ * --op/--size arith job is then not used), built and checked as infer
+ * builds it. The model's path must be the same on every host (P0 reads its
+ * weights, P1 and P2 its architecture), and P1's --out file holds the
+ * predictions.
+ */
+async function inferSession(argv: Args & { model: string }): Promise<SessionOptions> {
+  const { job, mode } = await resolveInferJob({ ...argv, emulate: false });
+  if (mode === 'plain') throw new Error('unreachable: a session is for 2 or 3 parties');
+  return { mode, transport: transportOf(argv), fracBits: argv.fracBits, job };
+}
 
 /** The three certificates to pin: given (--certs, one per host from mpcnet keygen) or made here with their keys. */
 async function sessionCerts(argv: Args): Promise<{ pems: string[]; keyHint: string; written?: string }> {
