@@ -8,12 +8,12 @@
  * the worker notices its closed IPC channel and stops itself and its
  * parties. Linux only (/proc).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI } from './helpers/run-cli.js';
+import { childrenOf, gone, startCli, until, type Proc } from './helpers/processes.js';
 
 // A --quick real cell is a few seconds idle; several times that on a loaded 2-core machine.
 const T = 150_000;
@@ -24,60 +24,10 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface Proc {
-  child: ChildProcess;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: string | null; at: number }>;
-}
-
 function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout!.resume();
-  const exit = new Promise<{ code: number | null; signal: string | null; at: number }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, at: Date.now() }));
-  });
-  return { child, stderr: () => err, exit };
-}
-
-/** The process's state letter ('Z': a zombie, as good as gone), or null once reaped. */
-function procState(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]!;
-  } catch {
-    return null;
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  const kids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const after = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      if (Number(after[1]) === pid) kids.push(Number(name));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return kids;
-}
-
-const gone = (pid: number): boolean => {
-  const st = procState(pid);
-  return st === null || st === 'Z';
-};
-
-async function until<T>(what: string, ms: number, probe: () => T | null | undefined | false): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const run = startCli(args);
+  started.push(run.child);
+  return run;
 }
 
 /** The top process's one worker and that worker's three party processes (P0, P1, P2 the dealer), once all run. */

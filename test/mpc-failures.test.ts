@@ -7,12 +7,13 @@
  * without disturbing the session; bad configs and bad CLI input give clear
  * errors. (Each party killed at each point: fault-matrix.test.ts.)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
+import { childrenOf, gone, startCli, until } from './helpers/processes.js';
 import WebSocket from 'ws';
 import { packageRoot, RunError, startRun } from '../src/mpc/launcher.js';
 
@@ -86,62 +87,7 @@ const cliPath = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 /** A long arithmetic run (~1000 small matmuls): stopped long before its end. */
 const LONG_ARITH = ['bench', 'arith', '--op', 'matmul', '--size', '128', '--reps', '1000'];
 
-interface Proc {
-  child: ChildProcess;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: string | null; at: number }>;
-}
-
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout!.resume();
-  const exit = new Promise<{ code: number | null; signal: string | null; at: number }>((resolve) => {
-    // 'close': stdio drained too, so stderr() is complete.
-    child.on('close', (code, signal) => resolve({ code, signal, at: Date.now() }));
-  });
-  return { child, stderr: () => err, exit };
-}
-
-/** Linux: the process's state letter ('Z': a zombie, as good as gone), or null once it has been reaped. */
-function procState(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]!;
-  } catch {
-    return null;
-  }
-}
-
-/** Linux: the pids whose parent is `pid`. */
-function childrenOf(pid: number): number[] {
-  const kids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const after = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      if (Number(after[1]) === pid) kids.push(Number(name));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return kids;
-}
-
-async function until<T>(what: string, ms: number, probe: () => T | null | undefined | false): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const gone = (pid: number): boolean => {
-  const st = procState(pid);
-  return st === null || st === 'Z';
-};
+const start = startCli;
 
 describe.runIf(process.platform === 'linux' && existsSync('/proc/self/stat'))('signals', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('%s to the launcher alone stops every party at once; one line, exit 128 + signal', async (sig) => {
