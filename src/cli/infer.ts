@@ -90,7 +90,7 @@ export interface InferReport {
   /** --bound auto: the B found and on which images. */
   calibration?: Calibration;
   /** --offline: the plan's offline figures; P2 served nothing online. */
-  offlinePlan?: { planId: string; entries: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; dealerCorrelationsServed: number };
+  offlinePlan?: { planId: string; entries: number; derivedBy: string; rehearsalSeconds?: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; dealerCorrelationsServed: number };
 }
 
 /**
@@ -233,7 +233,12 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progres
     predictionsOnlyAt: mode === 'plain' ? 'plaintext context' : 'P1 (data owner)',
     ...(calibration ? { calibration } : {}),
     ...(dealerBytes !== undefined ? { dealerBytesPerImage: dealerBytes / job.n } : {}),
-    ...(plan ? { offlinePlan: { planId: plan.planId, entries: plan.entries, generateSeconds: plan.seconds, fileBytes: plan.bytes, dealerCorrelationsServed: planServed } } : {}),
+    ...(plan ? {
+      offlinePlan: {
+        planId: plan.planId, entries: plan.entries, derivedBy: plan.derivedBy ?? 'formula', ...(plan.rehearsalSeconds !== undefined ? { rehearsalSeconds: plan.rehearsalSeconds } : {}),
+        generateSeconds: plan.seconds, fileBytes: plan.bytes, dealerCorrelationsServed: planServed,
+      },
+    } : {}),
   };
 }
 
@@ -245,8 +250,8 @@ export function inferText(r: InferReport): string {
     ...(r.calibration ? [`--bound auto: B = ${r.calibration.bound.toPrecision(4)} (largest ReLU input on ${r.calibration.batch})`] : []),
     `accuracy ${(r.accuracy * 100).toFixed(2)}% (${r.correct}/${r.n}), ${r.seconds.toFixed(2)} s (${(r.secondsPerImage * 1000).toFixed(1)} ms/image, batch ${r.batch}), weights shared in ${r.weightSeconds.toFixed(2)} s; predictions only at ${r.predictionsOnlyAt}`,
     ...r.perParty.map((p) => `P${p.id}: sent ${mb(p.bytesSent)} MB, received ${mb(p.bytesReceived)} MB (${mb(p.bytesPerImage)} MB/image), rounds ${p.rounds}, peak RSS ${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB`),
-    ...(r.dealerBytesPerImage !== undefined ? [`P2 (dealer): ${mb(r.dealerBytesPerImage)} MB/image of correlated randomness to P0 (offline phase)`] : []),
-    ...(r.offlinePlan ? [`offline plan ${r.offlinePlan.planId}: generated ahead in ${r.offlinePlan.generateSeconds.toFixed(2)} s, files P0 ${mb(r.offlinePlan.fileBytes.P0)} MB, P1 ${mb(r.offlinePlan.fileBytes.P1)} MB (${r.offlinePlan.entries} correlations); dealer correlations served online: ${r.offlinePlan.dealerCorrelationsServed}`] : []),
+    ...(r.dealerBytesPerImage !== undefined ? [`P2 as dealer: ${mb(r.dealerBytesPerImage)} MB/image of correlated randomness sent to P0 during the run${r.offlinePlan ? '' : ' (mpcnet dealer --plan moves it ahead of the run)'}`] : []),
+    ...(r.offlinePlan ? [`offline plan ${r.offlinePlan.planId} (by ${r.offlinePlan.derivedBy}${r.offlinePlan.rehearsalSeconds !== undefined ? ` in ${r.offlinePlan.rehearsalSeconds.toFixed(2)} s` : ''}): generated ahead in ${r.offlinePlan.generateSeconds.toFixed(2)} s, files P0 ${mb(r.offlinePlan.fileBytes.P0)} MB, P1 ${mb(r.offlinePlan.fileBytes.P1)} MB (${r.offlinePlan.entries} correlations); dealer correlations served online: ${r.offlinePlan.dealerCorrelationsServed}`] : []),
     '',
   ];
   const table = markdownTable(['layer', 'seconds', ...r.perParty.map((p) => `MB P${p.id}`), 'rounds per batch'],
