@@ -8,7 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mul } from '../protocols/beaver.js';
 import { exchange, reveal, shareInput } from '../protocols/sharing.js';
-import { Context, type Mode } from '../src/mpc/context.js';
+import { Context, sectionSeconds, type Mode, type ProfileEntry } from '../src/mpc/context.js';
 import { ELEMENTWISE_CHUNK } from '../src/mpc/correlations.js';
 import { agreeSeeds } from '../src/mpc/seeds.js';
 import { createLocalMesh } from '../src/net/index.js';
@@ -278,5 +278,14 @@ describe('pairwise seeds (X25519)', () => {
       const zeroPoint = Buffer.concat([prefix, Buffer.alloc(32)]);
       await expect(exchangeWithJunk(zeroPoint)).rejects.toThrow(/P1 sent an X25519 key that gives no shared secret/);
     });
+  });
+});
+
+describe('sectionSeconds', () => {
+  const entry = (seconds: number): ProfileEntry => ({ calls: 1, seconds, bytesSent: 0, bytesReceived: 0, rounds: 2 });
+  it('is the slowest holder\'s time: P2 reaches a section early on placeholders and waits there', () => {
+    expect(sectionSeconds([{ id: 0, entry: entry(0.22) }, { id: 1, entry: entry(0.2) }, { id: 2, entry: entry(9.0) }])).toBe(0.22);
+    expect(sectionSeconds([{ id: 0, entry: undefined }, { id: 1, entry: entry(0.5) }])).toBe(0.5);
+    expect(sectionSeconds([{ id: 2, entry: entry(3) }])).toBe(0);
   });
 });

@@ -13,7 +13,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { truncSignParams } from '../approx/truncation-sign.js';
 import { infer, type InferJob, type InferOutput } from '../jobs/infer.js';
 import { parseJob } from '../jobs/index.js';
-import { Context, type ProfileEntry } from '../mpc/context.js';
+import { Context, sectionSeconds, type ProfileEntry } from '../mpc/context.js';
 import { runSession, type LaunchOptions } from '../mpc/launcher.js';
 import type { PlanSummary } from '../mpc/offline-plan.js';
 import { offlinePlanFor } from './offline-option.js';
@@ -174,7 +174,7 @@ function layerRows(names: string[], profiles: (Record<string, ProfileEntry> | un
     }
     return {
       layer,
-      seconds: Math.max(0, ...entries.map((e) => e?.seconds ?? 0)),
+      seconds: sectionSeconds(outs.map((o, k) => ({ id: o.id, entry: entries[k] }))),
       bytes: entries.map((e) => (e ? e.bytesSent + e.bytesReceived : 0)),
       rounds: batches > 0 ? rounds / batches : 0,
     };

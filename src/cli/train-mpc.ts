@@ -17,7 +17,7 @@ import { measureNormalization } from '../data/normalization.js';
 import { trainMpc, type TrainMpcJob, type TrainMpcOutput } from '../jobs/train-mpc.js';
 import { checkpointState, partyTag, resumePoint, setAsideIncomplete } from '../jobs/train-mpc-checkpoint.js';
 import { parseJob, runJob } from '../jobs/index.js';
-import { Context, type BoundExcess, type TruncationMode } from '../mpc/context.js';
+import { Context, sectionSeconds, type BoundExcess, type TruncationMode } from '../mpc/context.js';
 import { runSession, type LaunchOptions } from '../mpc/launcher.js';
 import { generatePlan, readPlanSummary, type PlanJob, type PlanSummary } from '../mpc/offline-plan.js';
 import { rehearsePlan } from '../mpc/plan-rehearsal.js';
@@ -83,7 +83,7 @@ export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'test
   /**
    * Per section (layer forward, layer/backward, loss/backward, sgd; protocol
    * calls too, nested ones counted in each enclosing section): calls, the
-   * slowest party's seconds, P0's bytes sent + received, critical-path rounds.
+   * slowest holder's seconds (P2's include waiting: sectionSeconds), P0's bytes sent + received, critical-path rounds.
    */
   profile: { section: string; calls: number; seconds: number; bytes: number; rounds: number }[];
   /** --offline: the plan's offline figures, and what P2 dealt online (nothing). */
@@ -95,7 +95,7 @@ function profileRows(outs: TrainMpcOutput[]): TrainMpcReport['profile'] {
   return names.map((section) => {
     const e = outs.map((o) => o.profile?.[section]);
     return {
-      section, calls: e[0]?.calls ?? 0, seconds: Math.max(0, ...e.map((x) => x?.seconds ?? 0)),
+      section, calls: e[0]?.calls ?? 0, seconds: sectionSeconds(outs.map((o, i) => ({ id: o.id, entry: e[i] }))),
       bytes: (e[0]?.bytesSent ?? 0) + (e[0]?.bytesReceived ?? 0), rounds: Math.max(0, ...e.map((x) => x?.rounds ?? 0)),
     };
   });

@@ -63,6 +63,16 @@ export interface ProfileEntry {
   rounds: number;
 }
 
+/**
+ * Wall seconds of one section over the parties: the slowest holder's. P2
+ * runs the program on placeholders and so reaches a section early; its
+ * time there includes waiting for the holders (3PC training's softmax
+ * backward: 9.0 s on P2, 0.2 s on P0 and P1), so it is left out.
+ */
+export function sectionSeconds(perParty: readonly { id: number; entry: ProfileEntry | undefined }[]): number {
+  return Math.max(0, ...perParty.filter((p) => p.id !== HELPER_ID).map((p) => p.entry?.seconds ?? 0));
+}
+
 export interface ContextOptions {
   fracBits?: number;
   truncation?: TruncationMode;
