@@ -1,5 +1,6 @@
 /** `mpcnet approx`: minimax composite sign / AppReLU stages, low-degree fits, the alpha table and Figure 6. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import {
@@ -257,9 +258,9 @@ export async function writeApproxTable(dir: string): Promise<string[]> {
     ],
   });
   const files = [join(dir, 'alpha-table.md'), join(dir, 'alpha-table.json'), join(dir, 'relu-degree3.svg')];
-  await writeFile(files[0]!, md);
-  await writeFile(files[1]!, JSON.stringify({ alphas: rows, degree3: fits }, null, 2) + '\n');
-  await writeFile(files[2]!, svg);
+  writeFileAtomic(files[0]!, md);
+  writeFileAtomic(files[1]!, JSON.stringify({ alphas: rows, degree3: fits }, null, 2) + '\n');
+  writeFileAtomic(files[2]!, svg);
   return files;
 }
 

@@ -8,7 +8,8 @@
  * bytes per image against accuracy for l_x 8, 12 and 16.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadDataset } from '../data/index.js';
@@ -195,8 +196,8 @@ export const demoCommand: CommandModule<object, Args> = {
     const r = await demoReport(argv, (line) => void process.stderr.write(`${line}\n`));
     const out = path.dirname(r.model);
     await mkdir(out, { recursive: true });
-    await writeFile(path.join(out, 'demo.json'), JSON.stringify(r, null, 2) + '\n');
-    await writeFile(path.join(out, 'demo.md'), `# mpcnet demo\n\nCommand: \`${r.command}\`; date ${r.date}.\n\n${demoText(r)}`);
+    writeFileAtomic(path.join(out, 'demo.json'), JSON.stringify(r, null, 2) + '\n');
+    writeFileAtomic(path.join(out, 'demo.md'), `# mpcnet demo\n\nCommand: \`${r.command}\`; date ${r.date}.\n\n${demoText(r)}`);
     process.stdout.write(argv.json ? JSON.stringify(r, null, 2) + '\n' : demoText(r));
   },
 };

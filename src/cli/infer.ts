@@ -7,7 +7,8 @@
  */
 import { transportNote, transportOf, withTransportOption, type TransportArgs } from './transport-option.js';
 import cliProgress from 'cli-progress';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic, writeJsonAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { truncSignParams } from '../approx/truncation-sign.js';
@@ -289,8 +290,8 @@ export const inferCommand: CommandModule<object, Args> = {
     const r = await inferReport(argv, { announce: (line) => void process.stderr.write(`${line}\n`) });
     if (argv.out) {
       mkdirSync(argv.out, { recursive: true });
-      writeFileSync(path.join(argv.out, 'infer.json'), JSON.stringify(r, null, 2) + '\n');
-      writeFileSync(path.join(argv.out, 'infer.md'), inferText(r));
+      writeJsonAtomic(path.join(argv.out, 'infer.json'), r);
+      writeFileAtomic(path.join(argv.out, 'infer.md'), inferText(r));
     }
     process.stdout.write(argv.json ? JSON.stringify(r, null, 2) + '\n' : inferText(r));
   },

@@ -21,7 +21,7 @@ import type { MethodsCell, MethodsConfig } from '../plain/methods/grid.js';
 import { METHODS_CELL_CONFIG, METHODS_CELL_RESULT, MPC_PART, PLAIN_PART, type MethodsCellConfig, type MethodsCellResult, type MpcOutcome, type PlainOutcome } from '../plain/methods/result.js';
 import { MIXUP_ALPHA } from '../plain/mixup.js';
 import { defaultLrSteps } from '../plain/sgd.js';
-import { writeJsonAtomic } from '../plain/cell-grid.js';
+import { writeJsonAtomic } from '../common/atomic-write.js';
 import { train } from '../plain/train.js';
 import { TRAIN_MPC_DEFAULTS, trainMpcRun } from './train-mpc.js';
 

@@ -6,7 +6,8 @@
  */
 import { parseIntList } from './int-lists.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic, writeJsonAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import { FIT_METHODS, type FitMethod } from '../approx/fits.js';
 import { SIGN_TABLE } from '../approx/minimax-sign.js';
@@ -137,8 +138,8 @@ export const pannCommand: CommandModule<object, Args> = {
     const report = await evaluatePann({ model: argv.model, approxes, n: argv.n, log });
     if (argv.out) {
       mkdirSync(argv.out, { recursive: true });
-      writeFileSync(path.join(argv.out, 'pann.json'), JSON.stringify(report, null, 2) + '\n');
-      writeFileSync(path.join(argv.out, 'pann.md'), markdown(report));
+      writeJsonAtomic(path.join(argv.out, 'pann.json'), report);
+      writeFileAtomic(path.join(argv.out, 'pann.md'), markdown(report));
     }
     if (argv.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(`${pannTable(report)}\n`);

@@ -7,7 +7,7 @@
  * - Started by hand (`mpcnet party --id N --config session.json`): the
  *   addresses come from the config file and the result is printed as JSON.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import { SIGNAL_EXIT } from '../common/stop-children.js';
 import { checkIdentity, readPemFile, type PartyIdentity } from '../net/identity.js';
 import type { PartyId, PeerAddress } from '../net/types.js';
@@ -139,7 +139,7 @@ export async function partyMainManual(self: PartyId, configPath: string, program
     finished();
   }
   const json = JSON.stringify(result, null, 2);
-  if (outPath) writeFileSync(outPath, json);
+  if (outPath) writeFileAtomic(outPath, json);
   else process.stdout.write(json + '\n');
   return result;
 }

@@ -4,15 +4,10 @@
  * OUT/cells/ID/ holds one cell, and a cell's result file, written last,
  * marks it done. A rerun of the same command resumes from what is there.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeJsonAtomic } from '../common/atomic-write.js';
 
-/** Writes JSON through a temporary file and a rename: a reader never sees half a file. */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, file);
-}
 
 /** The fields of two grid configurations that differ, as "key: old there, new now; ..." (undefined when none). */
 export function configDifference<C extends object>(a: C, b: C): string | undefined {

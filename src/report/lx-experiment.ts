@@ -6,7 +6,8 @@
  * Markdown file, the JSON (every figure, command, date) and an SVG with two
  * charts (accuracy and bytes per image against l_x).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import { markdownTable, type Cell } from './markdown.js';
 import { stackedChartsSvg, type LineChartOptions, type LineSeries } from './svg-plot.js';
@@ -151,8 +152,8 @@ export const LX_EXPERIMENT_FILES = ['lx-experiment.md', 'lx-experiment.json', 'l
 export async function writeLxExperimentFiles(r: LxExperimentReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const files = LX_EXPERIMENT_FILES.map((f) => path.join(dir, f));
-  await writeFile(files[0], lxExperimentMarkdown(r));
-  await writeFile(files[1], JSON.stringify(r, null, 2) + '\n');
-  await writeFile(files[2], await lxExperimentSvg(r));
+  writeFileAtomic(files[0], lxExperimentMarkdown(r));
+  writeFileAtomic(files[1], JSON.stringify(r, null, 2) + '\n');
+  writeFileAtomic(files[2], await lxExperimentSvg(r));
   return files;
 }

@@ -7,7 +7,8 @@
  * norm columns as its Table 3. Then the polynomials themselves and the
  * time of every cell. methods.md and methods.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import { presetFit, PRESET_INTERVAL } from '../approx/fit-presets.js';
 import type { FitMethod } from '../approx/fits.js';
@@ -148,7 +149,7 @@ export const METHODS_FILES = ['methods.md', 'methods.json'] as const;
 export async function writeMethodsFiles(r: MethodsReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const [md, json] = METHODS_FILES.map((f) => path.join(dir, f)) as [string, string];
-  await writeFile(md, methodsMarkdown(r));
-  await writeFile(json, JSON.stringify(r, null, 2) + '\n');
+  writeFileAtomic(md, methodsMarkdown(r));
+  writeFileAtomic(json, JSON.stringify(r, null, 2) + '\n');
   return [md, json];
 }

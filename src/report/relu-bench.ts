@@ -3,7 +3,8 @@
  * JSON (every figure), a Markdown table and an SVG chart (bytes per element
  * and time per call against l_x).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import type { ReluOp } from '../jobs/types.js';
 import { markdownTable, sci, type Cell } from './markdown.js';
@@ -146,8 +147,8 @@ export async function reluBenchSvg(r: ReluBenchReport): Promise<string> {
 export async function writeReluBenchFiles(r: ReluBenchReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const files = ['relu-bench.json', 'relu-bench.md', 'relu-bench.svg'].map((f) => path.join(dir, f));
-  await writeFile(files[0]!, JSON.stringify(r, null, 2) + '\n');
-  await writeFile(files[1]!, reluBenchMarkdown(r));
-  await writeFile(files[2]!, await reluBenchSvg(r));
+  writeFileAtomic(files[0]!, JSON.stringify(r, null, 2) + '\n');
+  writeFileAtomic(files[1]!, reluBenchMarkdown(r));
+  writeFileAtomic(files[2]!, await reluBenchSvg(r));
   return files;
 }

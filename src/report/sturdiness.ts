@@ -7,7 +7,8 @@
  * one line per method), and the seed's three findings checked against the
  * measured numbers.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import type { CellResult } from '../plain/sturdiness/cell.js';
 import { modelDefaults } from '../plain/models/index.js';
@@ -220,10 +221,10 @@ export const STURDINESS_FILES = ['sturdiness.md', 'sturdiness.json', 'sturdiness
 export async function writeSturdinessFiles(r: SturdinessReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const [md, json, alpha, lx] = STURDINESS_FILES.map((f) => path.join(dir, f)) as [string, string, string, string];
-  await writeFile(md, sturdinessMarkdown(r));
-  await writeFile(json, JSON.stringify(r, null, 2) + '\n');
+  writeFileAtomic(md, sturdinessMarkdown(r));
+  writeFileAtomic(json, JSON.stringify(r, null, 2) + '\n');
   const written = [md, json];
-  if (r.cells.length && r.config.alphas.length) written.push((await writeFile(alpha, await panelsSvg(r, 'alpha')), alpha));
-  if (r.cells.length && r.config.lxs.length) written.push((await writeFile(lx, await panelsSvg(r, 'lx')), lx));
+  if (r.cells.length && r.config.alphas.length) written.push((writeFileAtomic(alpha, await panelsSvg(r, 'alpha')), alpha));
+  if (r.cells.length && r.config.lxs.length) written.push((writeFileAtomic(lx, await panelsSvg(r, 'lx')), lx));
   return written;
 }

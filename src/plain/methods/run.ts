@@ -11,7 +11,8 @@ import cliProgress from 'cli-progress';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pool, runJob } from '../parallel.js';
-import { cellDir, claimGridDir, readCellResults, timeLeft, writeJsonAtomic } from '../cell-grid.js';
+import { cellDir, claimGridDir, readCellResults, timeLeft } from '../cell-grid.js';
+import { writeJsonAtomic } from '../../common/atomic-write.js';
 import { checkMethodsConfig, methodCells, type MethodsCell, type MethodsConfig } from './grid.js';
 import { METHODS_CELL_CONFIG, METHODS_CELL_RESULT, type MethodsCellConfig, type MethodsCellResult } from './result.js';
 

@@ -18,7 +18,7 @@ import { evaluatePann, type PannApprox, type PannResult } from '../pann/index.js
 import { defaultLrSteps } from '../sgd.js';
 import { train } from '../train.js';
 import type { GridCell, GridConfig } from './grid.js';
-import { writeJsonAtomic } from '../cell-grid.js';
+import { writeJsonAtomic } from '../../common/atomic-write.js';
 
 export const CELL_CONFIG_FILE = 'cell-config.json';
 export const CELL_RESULT_FILE = 'result.json';

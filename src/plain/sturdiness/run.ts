@@ -11,7 +11,8 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pool, runJob } from '../parallel.js';
-import { cellDir, claimGridDir, readCellResults, timeLeft, writeJsonAtomic } from '../cell-grid.js';
+import { cellDir, claimGridDir, readCellResults, timeLeft } from '../cell-grid.js';
+import { writeJsonAtomic } from '../../common/atomic-write.js';
 import { CELL_CONFIG_FILE, CELL_RESULT_FILE, type CellConfig, type CellResult } from './cell.js';
 import { checkGridConfig, gridCells, type GridCell, type GridConfig } from './grid.js';
 
