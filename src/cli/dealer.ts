@@ -63,6 +63,8 @@ export const dealerCommand: CommandModule<object, Args> = {
       .option('plan', { type: 'boolean', demandOption: true, describe: 'derive the job\'s correlation plan and generate it (the only mode)' })
       .option('out', { type: 'string', demandOption: true, describe: 'folder for P0.plan, P1.plan (secrets of P0 and P1) and plan.json (public)' })
       .option('json', { type: 'boolean', default: false, describe: 'print plan.json' })
+      // The plan does not depend on the transport; the online run chooses it.
+      .hide('plain-ws')
       .check((a) => {
         if (a.plan !== true) throw new Error('mpcnet dealer: give --plan (the dealer otherwise runs inside a session)');
         const given = [a.fromRecord !== undefined, a.model !== undefined, a.op !== undefined || a.size !== undefined].filter(Boolean).length;
