@@ -288,4 +288,23 @@ describe('sectionSeconds', () => {
     expect(sectionSeconds([{ id: 0, entry: undefined }, { id: 1, entry: entry(0.5) }])).toBe(0.5);
     expect(sectionSeconds([{ id: 2, entry: entry(3) }])).toBe(0);
   });
+
+  it('with spans, counts each call from the last holder\'s entry to the last holder\'s exit', () => {
+    // P0 runs ahead into the section and waits there for P1: 1.0 s on P0, 0.1 s on P1, per call.
+    const p0: ProfileEntry = { ...entry(2.0), calls: 2, spans: [1000, 2000, 5000, 6000] };
+    const p1: ProfileEntry = { ...entry(0.2), calls: 2, spans: [1900, 2000, 5950, 6050] };
+    expect(sectionSeconds([{ id: 0, entry: p0 }, { id: 1, entry: p1 }])).toBeCloseTo(0.1 + 0.1, 9);
+    // Spans that do not pair up (a call missing on one holder): the slowest holder's total.
+    expect(sectionSeconds([{ id: 0, entry: p0 }, { id: 1, entry: { ...p1, calls: 1, spans: [1900, 2000] } }])).toBe(2.0);
+  });
+
+  it('real sections keep one span per call; protocol calls keep none', async () => {
+    const ctx = Context.plain();
+    await ctx.section('layer', async (c) => c.call('inner', async () => 1));
+    await ctx.section('layer', async () => 2);
+    const prof = ctx.profile();
+    expect(prof['layer']!.spans).toHaveLength(4);
+    expect(prof['layer']!.spans![1]!).toBeGreaterThanOrEqual(prof['layer']!.spans![0]!);
+    expect(prof['inner']!.spans).toBeUndefined();
+  });
 });

@@ -61,16 +61,41 @@ export interface ProfileEntry {
   bytesReceived: number;
   /** Rounds on the calls' critical path, summed over calls. */
   rounds: number;
+  /**
+   * Sections (Context.section: layers, loss, SGD) only: each call's start
+   * and end, wall-clock ms since the epoch, flattened [start0, end0,
+   * start1, end1, ...], so a report can align the parties' calls (see
+   * sectionSeconds). Absent for protocol calls, which are many.
+   */
+  spans?: number[];
 }
 
 /**
- * Wall seconds of one section over the parties: the slowest holder's. P2
- * runs the program on placeholders and so reaches a section early; its
- * time there includes waiting for the holders (3PC training's softmax
- * backward: 9.0 s on P2, 0.2 s on P0 and P1), so it is left out.
+ * Wall seconds of one section over the parties. P2 runs the program on
+ * placeholders and so reaches a section early; its time there includes
+ * waiting for the holders (3PC training's softmax backward: 9.0 s on P2,
+ * 0.2 s on P0 and P1), so it is left out. Of the holders, with each call's
+ * span (sections), the time from the last one's entry to the last one's
+ * exit, summed over calls; else the slowest holder's total. Spans are wall
+ * clock: on one machine (launched parties) they line up; across hosts,
+ * clock skew enters.
  */
 export function sectionSeconds(perParty: readonly { id: number; entry: ProfileEntry | undefined }[]): number {
-  return Math.max(0, ...perParty.filter((p) => p.id !== HELPER_ID).map((p) => p.entry?.seconds ?? 0));
+  const holders = perParty.filter((p) => p.id !== HELPER_ID).map((p) => p.entry);
+  const spans = holders.map((e) => e?.spans);
+  const calls = holders[0]?.calls ?? 0;
+  if (calls > 0 && holders.length > 1 && holders.every((e, i) => e?.calls === calls && spans[i]?.length === 2 * calls)) {
+    // A holder that runs ahead (P0 receives nothing in a truncation ReLU) waits in the next
+    // section; per call, count from the last holder's entry to the last holder's exit.
+    let ms = 0;
+    for (let k = 0; k < calls; k++) {
+      const start = Math.max(...spans.map((sp) => sp![2 * k]!));
+      const end = Math.max(...spans.map((sp) => sp![2 * k + 1]!));
+      ms += Math.max(0, end - start);
+    }
+    return ms / 1000;
+  }
+  return Math.max(0, ...holders.map((e) => e?.seconds ?? 0));
 }
 
 export interface ContextOptions {
@@ -292,12 +317,13 @@ export class Context {
     return child.run(name, body);
   }
 
-  /** Same as call(): a layer or step that groups protocol calls. */
+  /** As call(): a layer or step that groups protocol calls; its profile entry also keeps each call's span. */
   section<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
-    return this.call(name, body);
+    const child = new Context(this.party, `${this.path === '' ? '' : `${this.path}/`}${name}#${this.children++}`, this);
+    return child.run(name, body, true);
   }
 
-  private async run<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
+  private async run<T>(name: string, body: (c: Context) => Promise<T>, span = false): Promise<T> {
     const startClock = this.clock;
     const t0 = performance.now();
     let ok = false;
@@ -322,6 +348,7 @@ export class Context {
       entry.bytesSent += this.bytesSent;
       entry.bytesReceived += this.bytesReceived;
       entry.rounds += this.clock - startClock;
+      if (span) (entry.spans ??= []).push(performance.timeOrigin + t0, performance.timeOrigin + performance.now());
       this.party.sections.set(name, entry);
       // Last, as it may throw (a protocol bug). On failure the run is ending:
       // keep the original error, do not check the channel.
@@ -446,6 +473,6 @@ export class Context {
 
   /** The profile so far, by section name. */
   profile(): Record<string, ProfileEntry> {
-    return Object.fromEntries([...this.party.sections].map(([k, v]) => [k, { ...v }]));
+    return Object.fromEntries([...this.party.sections].map(([k, v]) => [k, { ...v, ...(v.spans ? { spans: [...v.spans] } : {}) }]));
   }
 }
