@@ -23,9 +23,15 @@
  * - Every problem found (unsupported layers, unsupported options, weights
  *   that do not match the inferred shapes, ...) is reported together, in
  *   one Error naming the model.json and each layer.
+ *
+ * The Keras graph itself (parsing, its checks, the order) is in
+ * tfjs-topology.ts; the batch-norm arithmetic and folding in
+ * batchnorm-fold.ts.
  */
 import { readModelFiles, type ModelFiles, type ReadModelOptions } from './model-files.js';
 import type { ActivationFn, LayerSpec, ModelSpec, Padding2d, Weights } from './spec.js';
+import { field, layerGraph, type RawLayer } from './tfjs-topology.js';
+import { bnAffine, foldBatchNorms, type BnAffine } from './batchnorm-fold.js';
 
 export type ImportOptions = ReadModelOptions;
 
@@ -47,165 +53,6 @@ export function importModel(dir: string, opts: ImportOptions): ModelSpec {
 /** The conversion of files already read (readModelFiles). */
 export function importModelFiles(files: ModelFiles, opts: ImportOptions): ModelSpec {
   return new Importer(files, opts.weights).run();
-}
-
-// ---------------------------------------------------------------- topology
-
-type Json = Record<string, unknown>;
-
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-interface RawLayer {
-  /** Position in model.json, the tie-break of the topological order. */
-  index: number;
-  name: string;
-  className: string;
-  config: Json;
-  /** Names of the layers whose outputs it takes. */
-  inputs: string[];
-}
-
-interface Topology {
-  layers: RawLayer[];
-  input: string | undefined;
-  output: string | undefined;
-}
-
-/** A config field by its saved (snake_case) name, or the camelCase one. */
-function field(config: Json, snake: string): unknown {
-  if (snake in config) return config[snake];
-  const camel = snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-  return config[camel];
-}
-
-function layerList(fail: (msg: string) => never, list: unknown): Json[] {
-  if (!Array.isArray(list) || !list.every(isRecord)) fail('the model config has no list of layers');
-  return list as Json[];
-}
-
-function rawLayer(fail: (msg: string) => never, l: Json, index: number, inputs: string[]): RawLayer {
-  const config = isRecord(l['config']) ? l['config'] : {};
-  const name = typeof l['name'] === 'string' ? l['name'] : config['name'];
-  if (typeof name !== 'string' || typeof l['class_name'] !== 'string') fail(`layer ${index} has no name or class_name`);
-  return { index, name, className: l['class_name'], config, inputs };
-}
-
-/** [[name, node, tensor], ...] (input_layers / output_layers) -> names. */
-function endpointNames(v: unknown): string[] {
-  if (!Array.isArray(v)) return [];
-  // A single endpoint may be saved unwrapped: [name, node, tensor].
-  const list = typeof v[0] === 'string' ? [v] : v;
-  return list.filter(Array.isArray).map((e) => String((e as unknown[])[0]));
-}
-
-function parseTopology(source: string, topology: unknown, problems: string[]): Topology {
-  const fail = (msg: string): never => {
-    throw new Error(`${source}: ${msg}`);
-  };
-  let t = topology;
-  // Models converted from Keras files wrap the model in model_config.
-  if (isRecord(t) && isRecord(t['model_config'])) t = t['model_config'];
-  if (!isRecord(t)) return fail('modelTopology is not an object');
-  const cls = t['class_name'];
-  const config = t['config'];
-
-  if (cls === 'Sequential') {
-    const list = layerList(fail, Array.isArray(config) ? config : isRecord(config) ? config['layers'] : undefined);
-    if (list.length === 0) fail('the Sequential model has no layers');
-    const layers: RawLayer[] = [];
-    let prev: string | undefined;
-    list.forEach((l, i) => {
-      const raw = rawLayer(fail, l, i, prev === undefined ? [] : [prev]);
-      if (i === 0 && raw.className !== 'InputLayer') {
-        // tfjs saves a Sequential model's input as its first layer's batch_input_shape.
-        const shape = field(raw.config, 'batch_input_shape') ?? field(raw.config, 'batch_shape');
-        const taken = new Set(list.map((x) => (isRecord(x['config']) ? x['config']['name'] : undefined)));
-        let name = `${raw.name}_input`;
-        while (taken.has(name)) name += '_';
-        if (shape === undefined) problems.push(`layer ${raw.name} (${raw.className}): the first layer of a Sequential model has no batch_input_shape, so the input shape is unknown`);
-        layers.push({ index: -1, name, className: 'InputLayer', config: { batch_input_shape: shape }, inputs: [] });
-        raw.inputs = [name];
-      }
-      layers.push(raw);
-      prev = raw.name;
-    });
-    return { layers, input: layers[0]!.name, output: layers[layers.length - 1]!.name };
-  }
-
-  if (cls === 'Model' || cls === 'Functional') {
-    if (!isRecord(config)) fail(`the ${cls} model has no config`);
-    const c = config as Json;
-    const list = layerList(fail, c['layers']);
-    const layers = list.map((l, i) => {
-      const nodes = l['inbound_nodes'];
-      const inputs: string[] = [];
-      const name = String(l['name'] ?? (isRecord(l['config']) ? l['config']['name'] : i));
-      const cn = String(l['class_name']);
-      if (Array.isArray(nodes) && nodes.length > 1) {
-        problems.push(`layer ${name} (${cn}): called ${nodes.length} times (shared layers are not supported)`);
-      }
-      const node = Array.isArray(nodes) ? nodes[0] : undefined;
-      if (node !== undefined) {
-        if (!Array.isArray(node) || !node.every((e) => Array.isArray(e) && typeof e[0] === 'string')) {
-          problems.push(`layer ${name} (${cn}): inbound node not in tfjs's [[name, node, tensor, kwargs], ...] form`);
-        } else {
-          for (const e of node as unknown[][]) {
-            if ((e[1] ?? 0) !== 0 || (e[2] ?? 0) !== 0) problems.push(`layer ${name} (${cn}): takes output ${String(e[2])} of node ${String(e[1])} of ${String(e[0])} (only single-output layers called once are supported)`);
-            inputs.push(e[0] as string);
-          }
-        }
-      }
-      return rawLayer(fail, l, i, inputs);
-    });
-    const ins = endpointNames(c['input_layers']);
-    const outs = endpointNames(c['output_layers']);
-    if (ins.length !== 1) problems.push(`${ins.length} model inputs (${ins.join(', ')}): exactly one is supported`);
-    if (outs.length !== 1) problems.push(`${outs.length} model outputs (${outs.join(', ')}): exactly one is supported`);
-    return { layers, input: ins[0], output: outs[0] };
-  }
-
-  return fail(`modelTopology class "${String(cls)}" is neither a Sequential nor a functional (Model) model`);
-}
-
-/**
- * Kahn's algorithm, always taking the ready layer that comes first in
- * model.json: the file's own order whenever that order is valid, and the
- * same order on every party in any case.
- */
-function topologicalOrder(layers: RawLayer[], problems: string[]): RawLayer[] {
-  const byName = new Map(layers.map((l) => [l.name, l]));
-  const waiting = new Map<string, number>();
-  const consumers = new Map<string, RawLayer[]>();
-  for (const l of layers) {
-    let n = 0;
-    for (const i of l.inputs) {
-      if (!byName.has(i)) {
-        problems.push(`layer ${l.name} (${l.className}): its input ${i} is not a layer of the model`);
-        continue;
-      }
-      n++;
-      consumers.set(i, [...(consumers.get(i) ?? []), l]);
-    }
-    waiting.set(l.name, n);
-  }
-  const ready = layers.filter((l) => waiting.get(l.name) === 0);
-  const order: RawLayer[] = [];
-  while (ready.length > 0) {
-    let k = 0;
-    for (let j = 1; j < ready.length; j++) if (ready[j]!.index < ready[k]!.index) k = j;
-    const l = ready.splice(k, 1)[0]!;
-    order.push(l);
-    for (const c of consumers.get(l.name) ?? []) {
-      const n = waiting.get(c.name)! - 1;
-      waiting.set(c.name, n);
-      if (n === 0) ready.push(c);
-    }
-  }
-  if (order.length < layers.length) {
-    const stuck = layers.filter((l) => !order.includes(l)).map((l) => l.name);
-    problems.push(`layers ${stuck.join(', ')} form a cycle`);
-  }
-  return order;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -231,15 +78,6 @@ function convKernel(k: Float32Array, kh: number, kw: number, ci: number, co: num
   return out;
 }
 
-/** Batch norm at inference as y = x * scale + shift per channel (float64 until stored). */
-interface BnAffine {
-  scale: Float64Array;
-  shift: Float64Array;
-}
-
-type LinearSpec = Extract<LayerSpec, { kind: 'conv2d' | 'dense' }>;
-type AffineSpec = Extract<LayerSpec, { kind: 'affine' }>;
-
 // ---------------------------------------------------------------- the importer
 
 class Importer {
@@ -253,20 +91,9 @@ class Importer {
 
   run(): ModelSpec {
     const { source } = this.files;
-    const topo = parseTopology(source, this.files.topology, this.problems);
-    const order = topologicalOrder(topo.layers, this.problems);
-    this.output = topo.output ?? '';
-    const inputLayers = topo.layers.filter((l) => l.className === 'InputLayer');
-    if (inputLayers.length > 1) this.problems.push(`${inputLayers.length} input layers (${inputLayers.map((l) => l.name).join(', ')}): exactly one is supported`);
-    if (topo.input !== undefined && order[0] !== undefined && order[0].name !== topo.input) {
-      this.problems.push(`layer ${order[0].name} (${order[0].className}) has no inputs but is not the model's input ${topo.input}`);
-    }
-    if (topo.output !== undefined && !topo.layers.some((l) => l.name === topo.output)) this.problems.push(`the model output ${topo.output} is not a layer of the model`);
-    const names = new Set<string>();
-    for (const l of topo.layers) {
-      if (names.has(l.name)) this.problems.push(`layer name ${l.name} is used twice`);
-      names.add(l.name);
-    }
+    const graph = layerGraph(source, this.files.topology, this.problems);
+    const order = graph.order;
+    this.output = graph.output ?? '';
 
     const shapes = new Map<string, number[] | undefined>();
     let specs: LayerSpec[] = [];
@@ -282,7 +109,9 @@ class Importer {
       shapes.set(raw.name, spec?.outShape);
       if (spec) specs.push(spec);
     }
-    specs = this.foldBatchNorms(specs);
+    const folded = foldBatchNorms(specs, this.batchNorms, this.output, this.problems);
+    specs = folded.layers;
+    this.output = folded.output;
 
     const problems = [...this.problems];
     if (this.unsupported.length > 0) problems.unshift(`unsupported layers: ${this.unsupported.join(', ')} (supported: ${SUPPORTED_LAYERS.join(', ')})`);
@@ -489,12 +318,7 @@ class Importer {
     const variance = this.weight(raw, 'moving_variance', [ch], describe('moving_variance'), say);
     let coeffs: BnAffine | null = null;
     if (mean && variance && (gamma || !scale) && (beta || !center)) {
-      coeffs = { scale: new Float64Array(ch), shift: new Float64Array(ch) };
-      for (let i = 0; i < ch; i++) {
-        const a = (gamma ? gamma[i]! : 1) / Math.sqrt(variance[i]! + Number(epsilon));
-        coeffs.scale[i] = a;
-        coeffs.shift[i] = (beta ? beta[i]! : 0) - mean[i]! * a;
-      }
+      coeffs = bnAffine(ch, Number(epsilon), gamma, beta, mean, variance);
     }
     this.batchNorms.set(raw.name, coeffs);
     return {
@@ -598,62 +422,5 @@ class Importer {
     }
     if (this.withWeights && w.values === null) say(`weight ${key} was not read`);
     return w.values;
-  }
-
-  // -------------------------------------------------------------- folding
-
-  /**
-   * Folds each batch norm into the Conv2D or Dense before it when that
-   * layer's activation is linear and the batch norm is its only consumer:
-   * w' = w * a, b' = b * a + shift (a = gamma / sqrt(var + eps), shift =
-   * beta - mean * a) per output channel. The folded layer keeps its name;
-   * the batch norm's consumers read it instead.
-   */
-  private foldBatchNorms(specs: LayerSpec[]): LayerSpec[] {
-    const byName = new Map(specs.map((s) => [s.name, s]));
-    const consumers = new Map<string, string[]>();
-    for (const s of specs) for (const i of s.inputs) consumers.set(i, [...(consumers.get(i) ?? []), s.name]);
-    const removed = new Set<string>();
-    for (const s of specs) {
-      if (s.kind !== 'affine' || !this.batchNorms.has(s.name) || s.inputs.length !== 1) continue;
-      const producer = byName.get(s.inputs[0]!);
-      if (!producer || (producer.kind !== 'conv2d' && producer.kind !== 'dense') || producer.activation.fn !== 'linear') continue;
-      const users = consumers.get(producer.name) ?? [];
-      if (users.length !== 1 || users[0] !== s.name || producer.name === this.output) continue;
-      this.fold(producer, s, this.batchNorms.get(s.name) ?? null);
-      removed.add(s.name);
-      // The batch norm's consumers now read the folded layer.
-      const moved = consumers.get(s.name) ?? [];
-      consumers.set(producer.name, moved);
-      for (const m of moved) {
-        const user = byName.get(m)!;
-        user.inputs = user.inputs.map((i) => (i === s.name ? producer.name : i));
-      }
-      if (this.output === s.name) this.output = producer.name;
-    }
-    return specs.filter((s) => !removed.has(s.name));
-  }
-
-  private fold(layer: LinearSpec, bn: AffineSpec, coeffs: BnAffine | null): void {
-    const channels = layer.kind === 'conv2d' ? layer.wShape[0] : layer.wShape[1];
-    if (bn.channels !== channels) return void this.problems.push(`layer ${bn.name} (${bn.className}): ${bn.channels} channels after ${layer.name}'s ${channels}`);
-    const w = layer.weight;
-    if (coeffs && w) {
-      const folded = new Float32Array(w.length);
-      // conv [Co, Ci, kh, kw]: channel-major; dense [in, out]: the channel is the column.
-      const per = layer.kind === 'conv2d' ? w.length / channels : 1;
-      for (let i = 0; i < w.length; i++) {
-        const ch = layer.kind === 'conv2d' ? Math.floor(i / per) : i % channels;
-        folded[i] = w[i]! * coeffs.scale[ch]!;
-      }
-      const bias = new Float32Array(channels);
-      for (let ch = 0; ch < channels; ch++) bias[ch] = (layer.bias ? layer.bias[ch]! : 0) * coeffs.scale[ch]! + coeffs.shift[ch]!;
-      layer.weight = folded;
-      layer.bias = bias;
-    } else {
-      layer.weight = null;
-      layer.bias = null;
-    }
-    layer.hasBias = true;
   }
 }
