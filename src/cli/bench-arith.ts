@@ -9,7 +9,7 @@ import { benchArith, type BenchArithOutput } from '../jobs/bench-arith.js';
 import { Context } from '../mpc/context.js';
 import { snapshotOf } from '../mpc/traffic.js';
 import type { PlanSummary } from '../mpc/offline-plan.js';
-import { offlinePlanFor } from './offline-option.js';
+import { offlinePlanFigures, offlinePlanFor, type OfflinePlanFigures } from './offline-option.js';
 
 interface Args extends ArithJobArgs {
   emulate: boolean;
@@ -37,7 +37,7 @@ export interface BenchArithReport {
   dealer: { bytesSent: number; bytesReceived: number };
   expected: { bytesPerParty: number; rounds: number };
   /** --offline: the plan's offline figures and what P2 served online (nothing). */
-  offlinePlan?: { planId: string; entries: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; correctionBytes: number; dealerCorrelationsServed: number };
+  offlinePlan?: OfflinePlanFigures;
 }
 
 
@@ -94,12 +94,7 @@ export async function benchArithReport(args: Omit<Args, 'json'>): Promise<BenchA
     perParty,
     dealer: { bytesSent: p0.dealerBytesReceived, bytesReceived: p0.dealerBytesSent },
     expected: { bytesPerParty: p0.expected.bytesPerHolder, rounds: p0.expected.rounds },
-    ...(plan ? {
-      offlinePlan: {
-        planId: plan.planId, entries: plan.entries, generateSeconds: plan.seconds, fileBytes: plan.bytes, correctionBytes: plan.correctionBytes,
-        dealerCorrelationsServed: run.parties[2]!.dealer?.correlations ?? 0,
-      },
-    } : {}),
+    ...(plan ? { offlinePlan: offlinePlanFigures(plan, run.parties[2]!.dealer?.correlations ?? 0) } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { benchArithPlan } from '../jobs/bench-arith.js';
 import { runJob, type BenchArithJob } from '../jobs/index.js';
 import { generatePlan, generatePlanFromRecord, type PlanJob, type PlanSummary } from '../mpc/offline-plan.js';
-import { rehearsePlan } from '../mpc/plan-rehearsal.js';
+import { planByRehearsal } from '../mpc/plan-rehearsal.js';
 import { DEFAULT_TRUNCATION } from '../mpc/session.js';
 import { arithSession, withArithJobOptions, type ArithJobArgs } from './arith-job.js';
 import { resolveInferJob, withInferJobOptions, type InferJobArgs } from './infer.js';
@@ -43,8 +43,7 @@ export async function planInferJob(args: InferJobArgs & { parties: number; fracB
   const { job, mode } = await resolveInferJob({ ...args, emulate: false }, false);
   if (mode === 'plain') throw new Error('unreachable: a plan is for 2 or 3 parties');
   const planJob: PlanJob = { mode, fracBits: args.fracBits, truncation: DEFAULT_TRUNCATION, job };
-  const rehearsal = await rehearsePlan(planJob, runJob);
-  return generatePlan(path.resolve(out), planJob, rehearsal.entries, rehearsal.seconds);
+  return planByRehearsal(path.resolve(out), planJob, runJob);
 }
 
 function describePlan(s: PlanSummary, argv: Args): string {

@@ -17,7 +17,7 @@ import { parseJob } from '../jobs/index.js';
 import { Context, sectionSeconds, type ProfileEntry } from '../mpc/context.js';
 import { runSession, type LaunchOptions } from '../mpc/launcher.js';
 import type { PlanSummary } from '../mpc/offline-plan.js';
-import { offlinePlanFor } from './offline-option.js';
+import { offlinePlanFigures, offlinePlanFor, type OfflinePlanFigures } from './offline-option.js';
 import { importModel } from '../nn/import-tfjs.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { describeNonlinearity, type Nonlinearity } from '../nn/nonlinearity.js';
@@ -91,7 +91,7 @@ export interface InferReport {
   /** --bound auto: the B found and on which images. */
   calibration?: Calibration;
   /** --offline: the plan's offline figures; P2 served nothing online. */
-  offlinePlan?: { planId: string; entries: number; derivedBy: string; rehearsalSeconds?: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; dealerCorrelationsServed: number };
+  offlinePlan?: OfflinePlanFigures;
 }
 
 /**
@@ -234,12 +234,7 @@ export async function inferReport(a: Omit<Args, 'json' | 'out'>, opts: { progres
     predictionsOnlyAt: mode === 'plain' ? 'plaintext context' : 'P1 (data owner)',
     ...(calibration ? { calibration } : {}),
     ...(dealerBytes !== undefined ? { dealerBytesPerImage: dealerBytes / job.n } : {}),
-    ...(plan ? {
-      offlinePlan: {
-        planId: plan.planId, entries: plan.entries, derivedBy: plan.derivedBy ?? 'formula', ...(plan.rehearsalSeconds !== undefined ? { rehearsalSeconds: plan.rehearsalSeconds } : {}),
-        generateSeconds: plan.seconds, fileBytes: plan.bytes, dealerCorrelationsServed: planServed,
-      },
-    } : {}),
+    ...(plan ? { offlinePlan: offlinePlanFigures(plan, planServed) } : {}),
   };
 }
 

@@ -26,3 +26,24 @@ export function offlinePlanFor(dirArg: string, session: SessionOptions): { ref: 
   return { ref: { dir, planId: summary.planId }, summary };
 }
 
+
+/** A run's report of its offline plan: the offline figures (plan.json) and what P2 dealt online (0 when all went well). */
+export interface OfflinePlanFigures {
+  planId: string;
+  entries: number;
+  derivedBy: NonNullable<PlanSummary['derivedBy']>;
+  /** Derived by rehearsal: its wall seconds. */
+  rehearsalSeconds?: number;
+  generateSeconds: number;
+  fileBytes: { P0: number; P1: number };
+  /** P0's corrections in its file: what the dealer would have sent online. */
+  correctionBytes: number;
+  dealerCorrelationsServed: number;
+}
+
+export function offlinePlanFigures(s: PlanSummary, dealerCorrelationsServed: number): OfflinePlanFigures {
+  return {
+    planId: s.planId, entries: s.entries, derivedBy: s.derivedBy ?? 'formula', ...(s.rehearsalSeconds !== undefined ? { rehearsalSeconds: s.rehearsalSeconds } : {}),
+    generateSeconds: s.seconds, fileBytes: s.bytes, correctionBytes: s.correctionBytes, dealerCorrelationsServed,
+  };
+}

@@ -19,9 +19,9 @@ import { checkpointState, partyTag, resumePoint, setAsideIncomplete } from '../j
 import { parseJob, runJob } from '../jobs/index.js';
 import { Context, sectionSeconds, type BoundExcess, type TruncationMode } from '../mpc/context.js';
 import { runSession, type LaunchOptions } from '../mpc/launcher.js';
-import { generatePlan, readPlanSummary, type PlanJob, type PlanSummary } from '../mpc/offline-plan.js';
-import { rehearsePlan } from '../mpc/plan-rehearsal.js';
-import { offlinePlanFor } from './offline-option.js';
+import { readPlanSummary, type PlanJob, type PlanSummary } from '../mpc/offline-plan.js';
+import { planByRehearsal } from '../mpc/plan-rehearsal.js';
+import { offlinePlanFigures, offlinePlanFor, type OfflinePlanFigures } from './offline-option.js';
 import { seedCnnShapeOf } from '../nn/train/tfjs-seed-cnn.js';
 import { describeActivation, type ActivationSpec } from '../plain/activations/index.js';
 import { selectBackend } from '../plain/backend.js';
@@ -87,7 +87,7 @@ export interface TrainMpcReport extends Omit<TrainReport, 'testAccuracy' | 'test
    */
   profile: { section: string; calls: number; seconds: number; bytes: number; rounds: number }[];
   /** --offline: the plan's offline figures, and what P2 dealt online (nothing). */
-  offlinePlan?: { planId: string; entries: number; rehearsalSeconds: number; generateSeconds: number; fileBytes: { P0: number; P1: number }; dealerCorrelationsServed: number };
+  offlinePlan?: OfflinePlanFigures;
 }
 
 function profileRows(outs: TrainMpcOutput[]): TrainMpcReport['profile'] {
@@ -216,9 +216,8 @@ export async function planTrainMpc(r: TrainMpcRun, a: TrainMpcArgs, log: (line: 
   const { job, mode } = await prepareTrainMpc(r, a, log);
   if (mode === 'plain') throw new Error('unreachable: a plan is for 2 or 3 parties');
   const planJob: PlanJob = { mode, fracBits: a.fracBits, truncation: a.trunc, job };
-  const rehearsal = await rehearsePlan(planJob, runJob);
-  const s = generatePlan(path.resolve(a.planOut ?? 'plan'), planJob, rehearsal.entries, rehearsal.seconds);
-  log(`offline plan ${s.planId}: ${s.entries} correlations, rehearsed in ${rehearsal.seconds.toFixed(1)} s, generated in ${s.seconds.toFixed(1)} s: P0.plan ${(s.bytes.P0 / 1e6).toFixed(1)} MB, P1.plan ${(s.bytes.P1 / 1e6).toFixed(2)} MB in ${path.resolve(a.planOut ?? 'plan')}`);
+  const s = await planByRehearsal(path.resolve(a.planOut ?? 'plan'), planJob, runJob);
+  log(`offline plan ${s.planId}: ${s.entries} correlations, rehearsed in ${(s.rehearsalSeconds ?? 0).toFixed(1)} s, generated in ${s.seconds.toFixed(1)} s: P0.plan ${(s.bytes.P0 / 1e6).toFixed(1)} MB, P1.plan ${(s.bytes.P1 / 1e6).toFixed(2)} MB in ${path.resolve(a.planOut ?? 'plan')}`);
   return s;
 }
 
@@ -257,10 +256,7 @@ export async function trainMpcRun(r: TrainMpcRun, a: TrainMpcArgs, log: (line: s
       const plan = a.offline !== undefined ? offlinePlanFor(a.offline, session) : null;
       if (plan) session.offlinePlan = plan.ref;
       const run = await runSession(session);
-      if (plan) {
-        const p = plan.summary;
-        offline = { planId: p.planId, entries: p.entries, rehearsalSeconds: p.rehearsalSeconds ?? 0, generateSeconds: p.seconds, fileBytes: p.bytes, dealerCorrelationsServed: run.parties[2]?.dealer?.correlations ?? 0 };
-      }
+      if (plan) offline = offlinePlanFigures(plan.summary, run.parties[2]?.dealer?.correlations ?? 0);
       outs = run.parties.filter((p) => p.output !== null && p.output !== undefined).map((p) => p.output as TrainMpcOutput);
     }
   } finally {

@@ -299,8 +299,12 @@ export class Context {
    * rounds to the profile under `name`.
    */
   call<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
-    const child = new Context(this.party, `${this.path === '' ? '' : `${this.path}/`}${name}#${this.children++}`, this);
-    return child.run(name, body);
+    return this.counted(name).run(name, body);
+  }
+
+  /** A child context at path `name#n`, n this context's per-call counter (program order). */
+  private counted(name: string): Context {
+    return new Context(this.party, `${this.path === '' ? '' : `${this.path}/`}${name}#${this.children++}`, this);
   }
 
   /**
@@ -319,8 +323,7 @@ export class Context {
 
   /** As call(): a layer or step that groups protocol calls; its profile entry also keeps each call's span. */
   section<T>(name: string, body: (c: Context) => Promise<T>): Promise<T> {
-    const child = new Context(this.party, `${this.path === '' ? '' : `${this.path}/`}${name}#${this.children++}`, this);
-    return child.run(name, body, true);
+    return this.counted(name).run(name, body, true);
   }
 
   private async run<T>(name: string, body: (c: Context) => Promise<T>, span = false): Promise<T> {

@@ -21,7 +21,7 @@ import { createLocalMesh } from '../net/local.js';
 import { Context, type HolderId } from './context.js';
 import { outputSize, type CorrelationSpec } from './correlations.js';
 import { DealerClient, DEALER_ID, type OfflineSource } from './dealer-client.js';
-import type { PlanEntry, PlanJob } from './offline-plan.js';
+import { generatePlan, type PlanEntry, type PlanJob, type PlanSummary } from './offline-plan.js';
 import type { HolderProgram } from './runtime.js';
 import { agreeSeeds } from './seeds.js';
 import { PROCESS_COUNT } from './session.js';
@@ -81,4 +81,10 @@ export async function rehearsePlan(job: PlanJob, program: HolderProgram): Promis
     for (const node of local.nodes) node.abort(`rehearsal failed: ${(err as Error).message}`);
     throw err;
   }
+}
+
+/** The offline phase of a job with no formula for its requests: rehearse it, then generate its plan into `dir`. */
+export async function planByRehearsal(dir: string, job: PlanJob, program: HolderProgram): Promise<PlanSummary> {
+  const rehearsal = await rehearsePlan(job, program);
+  return generatePlan(dir, job, rehearsal.entries, rehearsal.seconds);
 }

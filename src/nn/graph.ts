@@ -78,7 +78,7 @@ export function shareParams(ctx: Context, spec: ModelSpec): ModelParams {
           const degree = (rows[0]?.length ?? 1) - 1;
           const coefficients: Shared[] = [];
           for (let k = 0; k <= degree; k++) {
-            const values = ctx.isPlain || ctx.id === MODEL_OWNER ? Float64Array.from({ length: channels }, (_, ch) => rows[ch]![k]!) : null;
+            const values = ctx.ownsInput(MODEL_OWNER) ? Float64Array.from({ length: channels }, (_, ch) => rows[ch]![k]!) : null;
             coefficients.push(shareInput(ctx, MODEL_OWNER, values, [channels]));
           }
           params.set(l.name, { coefficients });
