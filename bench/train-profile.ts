@@ -3,7 +3,7 @@
  * `mpcnet train --mpc` (the seed CNN, PPoly degree 3 + batch norm, the
  * embedded MNIST) for a few batches in real party processes, per party
  * count, and reports per layer, forward and backward apart, the seconds
- * (slowest party), P0's bytes sent + received and the critical-path rounds
+ * (last holder in to last holder out: sectionSeconds), P0's bytes sent + received and the critical-path rounds
  * per batch, with each party's totals and peak RSS.
  *
  *   node dist/bench/train-profile.js [--parties 2,3] [--steps 8] [--batch 128] [--trunc dealer|local] [--out DIR]
